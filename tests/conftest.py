@@ -1,0 +1,38 @@
+"""Fixtures of the project's own tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance import CHECKS_DIR, FIXTURES_DIR, REPO_ROOT
+
+RunChecks = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture
+def run_checks(pytester: pytest.Pytester, tmp_path: Path) -> RunChecks:
+    """Run conformance checks in a fresh pytest subprocess: `run_checks(str(CHECKS / "test_x.py"), "--opt=..")`.
+
+    The subprocess loads the suite's plugin, writes its reports under tmp_path, and is the self-proof that a
+    check fails (or passes) on a given fixture with the expected message.
+    """
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(
+            "-p", "conformance.plugin", "--rootdir", str(REPO_ROOT), "-c", str(REPO_ROOT / "pyproject.toml"),
+            f"--reports-dir={tmp_path / 'reports'}", "-p", "no:cacheprovider", *args)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def checks_dir() -> Path:
+    return CHECKS_DIR
+
+
+@pytest.fixture(scope="session")
+def devices_dir() -> Path:
+    return FIXTURES_DIR / "devices"

@@ -1,0 +1,64 @@
+"""Self-proof of the profile check, and profile selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import CHECKS_DIR, FIXTURES_DIR
+from conformance.device import probe_device
+from conformance.profiles import ProfileError, choose_profile, load_profile, load_profiles
+
+PROFILE_CHECKS = str(CHECKS_DIR / "test_profiles.py")
+
+
+def test_shipped_profiles_pass(run_checks) -> None:
+    result = run_checks(PROFILE_CHECKS)
+    result.assert_outcomes(passed=5)
+
+
+def test_profile_missing_a_threshold_fails_naming_file_and_field(run_checks) -> None:
+    result = run_checks(PROFILE_CHECKS, f"--profiles-dir={FIXTURES_DIR / 'profiles-bad'}")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*profiles-bad/orin-nx-16gb.yaml: thresholds: field 'tiled_fps_min' is missing*"])
+
+
+@pytest.mark.parametrize(("recording", "expected"), [
+    ("orin-nx-16gb-jp62", "orin-nx-16gb"), ("orin-nx-8gb-jp621", "orin-nx-8gb"),
+    ("agx-orin-64gb-jp621", "agx-orin-64gb"), ("orin-nano-8gb-jp621", "orin-nano-8gb"),
+    ("x86-host", "generic-host"),
+])
+def test_profile_is_detected_from_the_device_tree(recording: str, expected: str) -> None:
+    choice = choose_profile(probe_device(FIXTURES_DIR / "devices" / recording))
+    assert choice.profile.name == expected, f"{recording}: chose {choice.profile.name} ({choice.reason})"
+
+
+def test_unknown_forced_profile_is_a_clear_error() -> None:
+    with pytest.raises(ProfileError, match="--profile 'orin-xx': no such profile; expected one of"):
+        choose_profile(probe_device(FIXTURES_DIR / "devices" / "x86-host"), forced="orin-xx")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\n", "field 'thresholds' is missing"),
+    (": : :\n", "not valid YAML"),
+    ("- a list\n", "expected a mapping of fields"),
+])
+def test_malformed_profile_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(text)
+    with pytest.raises(ProfileError, match=message):
+        load_profile(path)
+
+
+def test_threshold_of_wrong_type_is_rejected(tmp_path: Path) -> None:
+    source = (FIXTURES_DIR / "profiles" / "generic-host.yaml").read_text()
+    path = tmp_path / "generic-host.yaml"
+    path.write_text(source.replace("startup_s_max: 10", "startup_s_max: true"))
+    with pytest.raises(ProfileError, match="field 'startup_s_max' must be a number, but got True"):
+        load_profile(path)
+
+
+def test_every_shipped_profile_loads() -> None:
+    assert set(load_profiles()) == {"orin-nx-16gb", "orin-nx-8gb", "agx-orin-64gb", "orin-nano-8gb",
+                                    "generic-host"}, "the five profiles of issue 2 must ship"
