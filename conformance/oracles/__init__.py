@@ -1,0 +1,1 @@
+"""Independent, deliberately simple reference implementations that the checks compare products against."""
