@@ -6,6 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from conformance.engine import EngineError
+from conformance.profiles import ProfileError
+
 
 def _cmd_engine(args: argparse.Namespace) -> int:
     from conformance import engine
@@ -21,7 +24,10 @@ def _cmd_engine(args: argparse.Namespace) -> int:
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from conformance import doctor
+    from conformance.profiles import load_profiles
 
+    if args.profile is not None and args.profile not in (known := load_profiles()):
+        raise ProfileError(f"--profile {args.profile!r}: no such profile; expected one of {', '.join(known)}")
     print(doctor.render(doctor.diagnose(root=args.root, forced_profile=args.profile)))
     return 0
 
@@ -51,9 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from conformance.engine import EngineError
-    from conformance.profiles import ProfileError
-
     try:
         return int(args.func(args))
     except (EngineError, ProfileError) as error:

@@ -103,6 +103,10 @@ def docker_clients() -> list[str]:
     return found
 
 
+def docker_host() -> str:
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
 def engine_problem(docker: str | None = None) -> str | None:
     """Why no engine answers at DOCKER_HOST, or None when one does."""
     clients = [docker] if docker else docker_clients()
@@ -111,9 +115,9 @@ def engine_problem(docker: str | None = None) -> str | None:
     try:
         result = _run([clients[0], "info", "--format", "{{.ServerVersion}}"], timeout=20)
     except subprocess.TimeoutExpired:
-        return f"`docker info` timed out after 20 s at {os.environ.get('DOCKER_HOST', 'the default socket')}"
+        return f"`docker info` timed out after 20 s at {docker_host()}"
     if result.returncode != 0 or not result.stdout.strip():
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        where = docker_host()
         first_line = (result.stderr.strip().splitlines() or ["no answer"])[0]
         return (f"no Docker engine answers at {where} ({first_line}); start one with "
                 "`sudo .venv/bin/python -m conformance engine up`")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import REPO_ROOT, engine
+from conformance import FIXTURES_DIR, REPO_ROOT, engine
 from conformance.capabilities import TIERS, Capabilities
 from conformance.device import DeviceInfo
 from conformance.profiles import PROFILES_DIR, Profile, ProfileChoice, ProfileError, choose_profile
@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="read device files under DIR instead of / (a recorded device: results are SIMULATED)")
     group.addoption("--profiles-dir", metavar="DIR", type=Path, default=PROFILES_DIR,
                     help="directory of device profiles (default: %(default)s)")
+    group.addoption("--buildkit-probe", metavar="DIR", type=Path, default=FIXTURES_DIR / "engine" / "buildkit-probe",
+                    help="build context of the BuildKit cache probe (default: %(default)s)")
     group.addoption("--run-slow", action="store_true", default=False,
                     help="also run checks marked slow (soak, long video)")
 

@@ -1,0 +1,74 @@
+"""`python -m conformance doctor`: what this machine can run, and why, in one screen."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance import engine
+from conformance.capabilities import TIERS, Capabilities
+from conformance.profiles import ProfileError, choose_profile
+
+
+@dataclass(frozen=True)
+class Finding:
+    topic: str
+    value: str
+    detail: str = ""
+
+
+def _engine_findings() -> list[Finding]:
+    problem = engine.engine_problem()
+    if problem:
+        return [Finding("engine", "none", problem)]
+    docker = engine.docker_clients()[0]
+    version = subprocess.run([docker, "info", "--format", "{{.ServerVersion}} ({{.DefaultRuntime}} runtime)"],
+                             capture_output=True, text=True, timeout=20, check=False).stdout.strip()
+    findings = [Finding("engine", f"Docker {version}", "answering at " + engine.docker_host())]
+    try:
+        builder = engine.detect_builder()
+        how = "docker buildx build" if builder.kind == "buildx" else "DOCKER_BUILDKIT=1 docker build"
+        findings.append(Finding("builder", builder.kind, f"{how} via {builder.docker}"))
+    except engine.EngineError as error:
+        findings.append(Finding("builder", "none", str(error)))
+    _, _, specs = engine.load_base_specs()
+    for spec in specs:
+        label = engine.image_label(docker, spec.tag, engine.BASE_SPEC_LABEL)
+        state = "present" if label == spec.digest else ("stale" if label else "missing")
+        hint = "" if state == "present" else "build with `python -m conformance engine up` (root)"
+        findings.append(Finding("stand-in base", f"{spec.tag}: {state}", hint))
+    return findings
+
+
+def diagnose(root: Path | str = "/", forced_profile: str | None = None) -> list[Finding]:
+    capabilities = Capabilities(device_root=Path(root))
+    device = capabilities.device
+    findings = _engine_findings()
+    findings.append(Finding("gpu", "none" if capabilities.problem("gpu") else "CUDA device visible",
+                            capabilities.problem("gpu") or ""))
+    if device.is_jetson:
+        findings.append(Finding("jetson", device.model or "unknown model", ", ".join(device.compatible)))
+        findings.append(Finding("L4T", device.l4t.version if device.l4t else "unreadable"))
+        findings.append(Finding("JetPack", device.jetpack))
+    else:
+        findings.append(Finding("jetson", "no", device.why_not_jetson()))
+    findings.append(Finding("CUDA", device.cuda or "none", "" if device.cuda else "/usr/local/cuda/version.json "
+                            "missing"))
+    findings += [Finding("warning", w) for w in device.warnings]
+    try:
+        choice = choose_profile(device, forced_profile)
+        findings.append(Finding("profile", choice.profile.name, choice.reason))
+    except ProfileError as error:
+        findings.append(Finding("profile", "none", str(error)))
+    runnable = [t for t in TIERS if capabilities.problem(t) is None]
+    findings.append(Finding("tiers", "core, benchmark" + "".join(f", {t}" for t in runnable),
+                            "skipped here: " + (", ".join(t for t in TIERS if t not in runnable) or "none")))
+    if capabilities.simulated:
+        findings.append(Finding("SIMULATED", f"device data read from {root}", "not a measurement of an Orin"))
+    return findings
+
+
+def render(findings: list[Finding]) -> str:
+    width = max(len(f.topic) for f in findings)
+    return "\n".join(f"{f.topic:<{width}}  {f.value}" + (f"  ({f.detail})" if f.detail else "") for f in findings)
