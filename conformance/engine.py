@@ -291,3 +291,17 @@ def engine_up(install: bool, bases: bool = True, say=print) -> None:
     say(f"engine: answering; builder: {builder.kind} via {builder.docker}")
     if bases:
         ensure_stand_in_bases(say=say)
+
+
+def docker_info(docker: str | None = None) -> dict[str, object]:
+    """`docker info` as JSON (the engine's runtimes, default runtime, version)."""
+    import json
+
+    client = docker or (docker_clients() or ["docker"])[0]
+    result = _run([client, "info", "--format", "{{json .}}"], timeout=30)
+    if result.returncode != 0:
+        raise EngineError(f"`docker info` failed: {result.stderr.strip()[:300]}")
+    info = json.loads(result.stdout)
+    if not isinstance(info, dict):
+        raise EngineError(f"`docker info` printed {type(info).__name__}, expected a JSON object")
+    return info

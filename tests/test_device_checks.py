@@ -48,3 +48,18 @@ def test_device_checks_skip_on_a_host_naming_the_missing_file(run_checks) -> Non
     result = run_checks(DEVICE_CHECKS, f"--device-root={DEVICES / 'x86-host'}", "-rs")
     result.assert_outcomes(skipped=6)
     result.stdout.fnmatch_lines(["*jetson: not a Jetson: /etc/nv_tegra_release is missing*"])
+
+
+RUNTIME_CHECKS = str(CHECKS_DIR / "test_jetson_runtime.py")
+
+
+def test_recorded_orin_engine_has_the_nvidia_runtime(run_checks) -> None:
+    result = run_checks(RUNTIME_CHECKS, f"--device-root={DEVICES / 'orin-nx-16gb-jp62'}")
+    result.assert_outcomes(passed=1)
+
+
+def test_engine_without_nvidia_runtime_fails(run_checks) -> None:
+    result = run_checks(RUNTIME_CHECKS, f"--device-root={DEVICES / 'bad-no-nvidia-runtime'}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*io.containerd.runc.v2*, not 'nvidia', so `--runtime nvidia` fails with "
+                                 "'unknown or invalid runtime name: nvidia'*"])

@@ -54,3 +54,11 @@ def test_probe_without_cache_mount_fails_both_checks(run_checks) -> None:
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*no build step of*uses --mount=type=cache*",
                                  "*not the token*the first build left there*"])
+
+
+def test_docker_checks_skip_naming_the_missing_engine(run_checks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = run_checks(BUILDKIT_CHECKS, "-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*docker: no Docker engine answers at unix:///nonexistent/docker.sock*"
+                                 "python -m conformance engine up*"])

@@ -1,0 +1,40 @@
+"""The engine bootstrap refuses clearly instead of half-working: not root, no dockerd, no builder."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import engine
+
+
+def test_starting_the_daemon_as_non_root_says_sudo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "engine_problem", lambda docker=None: "no Docker engine answers")
+    monkeypatch.setattr(engine.os, "geteuid", lambda: 1000)
+    with pytest.raises(engine.EngineError, match="starting dockerd needs root .*rerun with sudo"):
+        engine.start_daemon(timeout_s=1)
+
+
+def test_bootstrap_without_dockerd_and_without_install_says_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "engine_problem", lambda docker=None: "no Docker engine answers")
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    with pytest.raises(engine.EngineError, match="dockerd is not installed: rerun with --install"):
+        engine.engine_up(install=False)
+
+
+def test_new_client_without_buildx_is_no_builder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "docker_clients", lambda: ["/usr/local/bin/docker"])
+    monkeypatch.setattr(engine, "_client_major", lambda docker: 28)
+
+    def no_buildx(argv, timeout=60, env=None):  # type: ignore[no-untyped-def]
+        return engine.subprocess.CompletedProcess(argv, 1, "", "docker: 'buildx' is not a docker command.")
+
+    monkeypatch.setattr(engine, "_run", no_buildx)
+    with pytest.raises(engine.EngineError, match="no BuildKit-capable builder.*install the buildx plugin"):
+        engine.detect_builder()
+
+
+def test_stand_in_specs_hash_their_content() -> None:
+    _, _, specs = engine.load_base_specs()
+    assert [s.tag for s in specs] == ["orin-kit/base:bookworm", "orin-kit/base:bookworm-devel"], specs
+    assert specs[1].parent == specs[0].tag, "the devel base derives from the runtime base"
+    assert len({s.digest for s in specs}) == 2, "each base has its own spec digest"
