@@ -429,6 +429,71 @@ class FlakyWheelServer:
         self._thread.join(timeout=5)
 
 
+# --- containers -------------------------------------------------------------------------------------------
+
+class Container:
+    """A detached container of an image, removed on exit (a context manager)."""
+
+    def __init__(self, docker: str, tag: str, args: Sequence[str] = (), command: Sequence[str] = ()) -> None:
+        self.docker = docker
+        self.tag = tag
+        self.args = list(args)
+        self.command = list(command)
+        self.id = ""
+
+    def __enter__(self) -> Container:
+        result = subprocess.run([self.docker, "run", "-d", *self.args, self.tag, *self.command],
+                                capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            raise ImagesError(f"`docker run {self.tag}` failed: {result.stderr.strip()}")
+        self.id = result.stdout.strip()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run([self.docker, "rm", "-f", "-v", self.id], capture_output=True, timeout=60, check=False)
+
+    def exec(self, *argv: str, user: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        extra = ["--user", user] if user else []
+        return subprocess.run([self.docker, "exec", *extra, self.id, *argv], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def inspect(self) -> dict[str, Any]:
+        return dict(docker_json(self.docker, "inspect", self.id)[0])
+
+    def logs(self) -> str:
+        result = subprocess.run([self.docker, "logs", self.id], capture_output=True, text=True, timeout=60,
+                                check=False)
+        return result.stdout + result.stderr
+
+    def wait_health(self, timeout_s: float) -> str:
+        """Poll the HEALTHCHECK status until healthy, unhealthy, exited or timeout_s; return the last one."""
+        deadline = time.monotonic() + timeout_s
+        status = "none"
+        while time.monotonic() < deadline:
+            state = self.inspect()["State"]
+            if not state.get("Running"):
+                return f"exited (code {state.get('ExitCode')})"
+            status = str((state.get("Health") or {}).get("Status", "none"))
+            if status in ("healthy", "unhealthy"):
+                return status
+            time.sleep(1)
+        return status
+
+    def stop_seconds(self, grace_s: int = 10) -> float:
+        """Wall time of `docker stop -t grace_s`."""
+        start = time.monotonic()
+        subprocess.run([self.docker, "stop", "-t", str(grace_s), self.id], capture_output=True,
+                       timeout=grace_s + 60, check=False)
+        return time.monotonic() - start
+
+
+def run_in_image(docker: str, tag: str, command: Sequence[str], args: Sequence[str] = (),
+                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`docker run --rm` a command in a fresh container of tag (no network)."""
+    return subprocess.run([docker, "run", "--rm", "--network=none", *args, tag, *command],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
 # --- command line ---------------------------------------------------------------------------------------
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,57 @@
+"""Editing requirements.txt keeps the torch layer: BuildKit reports it CACHED and every layer up to it keeps
+its digest; only later layers change (seed 000 "Layer Ordering for Cache Stability")."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import Builder
+from conformance.fixtures_images import BuiltImage, ImageBuilds
+from conformance.images import build_image, copy_build_context, layers
+
+pytestmark = pytest.mark.docker
+
+#: Appended to requirements.txt in a copy of the build context. Deterministic, so that a rerun reuses the
+#: probe's own cache; the layer digests below prove what rebuilt whatever the cache held.
+EDIT = "\n# conformance cache probe: requirements.txt edited after the image was built\n"
+
+
+def test_torch_layer_survives_requirements_edit(built_image: BuiltImage, image_builds: ImageBuilds,
+                                                docker: str, docker_builder: Builder, tmp_path: Path) -> None:
+    spec = built_image.spec
+    marker = spec.heavy_step_marker
+    if not marker:
+        pytest.skip(f"{spec.name} carries no torch, so no heavy layer to guard (variants.yaml "
+                    "heavy_step_marker: null)")
+    if built_image.build is None:
+        pytest.skip(f"--image {built_image.tag} given: the cache check needs to build the image itself")
+    context = copy_build_context(tmp_path / "context")
+    shutil.rmtree(context / "images")
+    shutil.copytree(image_builds.images_dir, context / "images")
+    requirements = context / "images" / spec.requirements
+    requirements.write_text(requirements.read_text() + EDIT)
+    probe = build_image(docker_builder, context / "images" / spec.dockerfile, f"{built_image.tag}-cacheprobe",
+                        image_builds.build_args(), image_builds.logs_dir / f"build-{spec.name}-cacheprobe.log",
+                        context=context, network=built_image.variant.network, timeout_s=image_builds.timeout_s)
+    step = probe.step(marker)
+    assert step.cached, (
+        f"after a requirements.txt edit BuildKit rebuilt the torch step `{step.name[:90]}`, expected "
+        f"`CACHED`; fix: install the torch wheel BEFORE `COPY requirements.txt` (seed 000 'Layer Ordering'); "
+        f"log {probe.log_path}")
+    before = layers(docker, built_image.tag)
+    after = layers(docker, probe.tag)
+    heavy = max(i for i, layer in enumerate(before) if marker in layer.created_by)
+    kept_before = [layer.diff_id for layer in before[: heavy + 1] if layer.diff_id]
+    kept_after = [layer.diff_id for layer in after[: heavy + 1] if layer.diff_id]
+    assert kept_before == kept_after, (
+        f"layers up to the torch step changed digest after a requirements.txt edit "
+        f"({sum(a != b for a, b in zip(kept_before, kept_after))} of {len(kept_before)} differ), expected all "
+        "kept; fix: nothing before the torch layer may depend on requirements.txt (seed 000 'Layer Ordering')")
+    name = Path(spec.requirements).name
+    copied = [(a, b) for a, b in zip(before, after) if a.created_by.startswith("COPY") and name in a.created_by]
+    assert copied and all(a.diff_id != b.diff_id for a, b in copied), (
+        f"the `COPY ... {name}` layer kept its digest although {name} changed; expected it (and the layers "
+        "after it) to rebuild: the probe did not exercise the edit")
