@@ -11,38 +11,6 @@
 
 namespace nms {
 
-Box make_box(float x1, float y1, float x2, float y2) {
-    const double w = static_cast<double>(x2) - static_cast<double>(x1);
-    const double h = static_cast<double>(y2) - static_cast<double>(y1);
-    return Box{x1, y1, x2, y2, w * h};
-}
-
-bool matches(const Box &a, const Box &b, Metric metric, double thr) {
-    const double w = std::max(0.0, std::min(static_cast<double>(a.x2), static_cast<double>(b.x2)) -
-                                       std::max(static_cast<double>(a.x1), static_cast<double>(b.x1)));
-    const double h = std::max(0.0, std::min(static_cast<double>(a.y2), static_cast<double>(b.y2)) -
-                                       std::max(static_cast<double>(a.y1), static_cast<double>(b.y1)));
-    const double inter = w * h;
-    const double denom =
-        metric == Metric::IoU ? (a.area + b.area) - inter : std::min(a.area, b.area);
-#ifdef NMS_BAD_GE
-    // Known-bad variant for the conformance self-tests: ">=" instead of the contract's ">".
-    return inter >= thr * denom;
-#else
-    return inter > thr * denom;
-#endif
-}
-
-bool rank_before(const Candidate &a, const Candidate &b) {
-    if (a.score != b.score) return a.score > b.score;
-#ifdef NMS_BAD_UNSTABLE
-    // Known-bad variant: no tie rule, so std::sort leaves equal scores in an unspecified order.
-    return false;
-#else
-    return a.index < b.index;
-#endif
-}
-
 std::vector<size_t> bucket_in_rank_order(std::vector<Candidate> &cands, bool class_agnostic) {
     if (class_agnostic) {
         std::sort(cands.begin(), cands.end(), rank_before);
@@ -79,10 +47,10 @@ public:
             sumh += static_cast<double>(b.y2) - static_cast<double>(b.y1);
         }
         const double n = static_cast<double>(std::max<size_t>(boxes.size(), 1));
-        // Cells about the size of a mean box, at most ~2 cells per box overall.
-        gx_ = dims(maxx - minx, sumw / n);
-        gy_ = dims(maxy - miny, sumh / n);
-        const double cap = 2.0 * n + 16.0;
+        // Cells about twice the mean box size (a box spans 1 to 4 cells), at most ~1 cell per box.
+        gx_ = dims(maxx - minx, 2.0 * sumw / n);
+        gy_ = dims(maxy - miny, 2.0 * sumh / n);
+        const double cap = n + 16.0;
         const double cells = static_cast<double>(gx_) * static_cast<double>(gy_);
         if (cells > cap) {
             const double f = std::sqrt(cap / cells);
@@ -93,7 +61,7 @@ public:
         miny_ = miny;
         sx_ = (gx_ > 1) ? static_cast<double>(gx_) / (maxx - minx) : 0.0;
         sy_ = (gy_ > 1) ? static_cast<double>(gy_) / (maxy - miny) : 0.0;
-        head_.assign(static_cast<size_t>(gx_ * gy_), -1);
+        cells_.assign(static_cast<size_t>(gx_ * gy_), Cell{-1, -1});
     }
 
     struct Span {
@@ -114,10 +82,17 @@ public:
         }
         for (int64_t cy = s.cy0; cy <= s.cy1; ++cy) {
             for (int64_t cx = s.cx0; cx <= s.cx1; ++cx) {
+                // Append at the tail: a cell lists its keepers oldest (highest score) first, the ones
+                // most likely to suppress a candidate, so the early exit comes sooner.
                 const size_t c = static_cast<size_t>(cy * gx_ + cx);
-                next_.push_back(head_[c]);
-                item_.push_back(pos);
-                head_[c] = static_cast<int64_t>(item_.size() - 1);
+                const int32_t e = static_cast<int32_t>(entries_.size());
+                entries_.push_back(Entry{static_cast<int32_t>(pos), -1});
+                Cell &cell = cells_[c];
+                if (cell.tail < 0)
+                    cell.head = e;
+                else
+                    entries_[static_cast<size_t>(cell.tail)].next = e;
+                cell.tail = e;
             }
         }
     }
@@ -135,9 +110,9 @@ public:
             if (f(k)) return;
         for (int64_t cy = s.cy0; cy <= s.cy1; ++cy) {
             for (int64_t cx = s.cx0; cx <= s.cx1; ++cx) {
-                for (int64_t e = head_[static_cast<size_t>(cy * gx_ + cx)]; e >= 0;
-                     e = next_[static_cast<size_t>(e)]) {
-                    if (f(item_[static_cast<size_t>(e)])) return;
+                for (int32_t e = cells_[static_cast<size_t>(cy * gx_ + cx)].head; e >= 0;
+                     e = entries_[static_cast<size_t>(e)].next) {
+                    if (f(static_cast<int64_t>(entries_[static_cast<size_t>(e)].pos))) return;
                 }
             }
         }
@@ -161,7 +136,16 @@ private:
 
     int64_t gx_ = 1, gy_ = 1;
     double minx_ = 0.0, miny_ = 0.0, sx_ = 0.0, sy_ = 0.0;
-    std::vector<int64_t> head_, next_, item_, big_;
+    // int32 links keep the grid small enough to stay in cache (counts are <= NMS_MAX_BOXES = 2^24).
+    struct Cell {
+        int32_t head, tail;
+    };
+    struct Entry {
+        int32_t pos, next;
+    };
+    std::vector<Cell> cells_;
+    std::vector<Entry> entries_;
+    std::vector<int64_t> big_;
 };
 
 }  // namespace
