@@ -1,7 +1,13 @@
-"""Tracking through supervision's ByteTrack (maintained, needs no torch; REFERENCE.md)."""
+"""Tracking through supervision's ByteTrack (needs no torch; REFERENCE.md).
+
+supervision 0.31 removed ``sv.ByteTrack`` (roboflow/supervision#2582) for the ``trackers`` package,
+which requires numpy>=2 and the GUI ``opencv-python`` (both ruled out for the Orin images), so the app
+pins supervision 0.30.x, whose ByteTrack is deprecated but present and unchanged.
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import Protocol
 
 import numpy as np
@@ -22,13 +28,18 @@ class ByteTrackTracker:
                  lost_track_buffer: int = 30, minimum_matching_threshold: float = 0.8) -> None:
         import supervision as sv
 
+        if not hasattr(sv, "ByteTrack"):
+            raise ImportError(f"supervision {sv.__version__} has no ByteTrack (removed in 0.31); "
+                              "expected supervision>=0.25,<0.31")
         self._sv = sv
-        self._tracker = sv.ByteTrack(
-            track_activation_threshold=track_activation_threshold,
-            lost_track_buffer=lost_track_buffer,
-            minimum_matching_threshold=minimum_matching_threshold,
-            frame_rate=max(1, round(frame_rate)),
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # the deprecation notice, see the module docstring
+            self._tracker = sv.ByteTrack(
+                track_activation_threshold=track_activation_threshold,
+                lost_track_buffer=lost_track_buffer,
+                minimum_matching_threshold=minimum_matching_threshold,
+                frame_rate=frame_rate,
+            )
 
     def update(self, dets: Detections) -> Detections:
         sv_dets = self._sv.Detections(

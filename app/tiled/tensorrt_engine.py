@@ -1,0 +1,121 @@
+"""TensorRT 10 engine (on the device): named I/O tensors, static batch, ``execute_async_v3``.
+
+Importable without TensorRT: ``tensorrt`` and the CUDA binding are imported when an engine is opened.
+Device buffers go through cuda-python's runtime binding (``cuda.bindings.runtime``, or the older
+``cuda.cudart``), not a framework. I/O names, shapes and dtypes are read from the engine itself
+(``num_io_tensors``, ``get_tensor_name``, ``get_tensor_mode``, ``get_tensor_shape``,
+``get_tensor_dtype``) and checked by :func:`app.tiled.engines.resolve_spec`, so a b4 engine or an
+unexpected layout fails with "expected ... found ..." before any frame is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.tiled.engines import EngineSpec, TensorDesc, resolve_spec, to_b_n_6
+from app.tiled.errors import EngineError
+
+#: TensorRT DataType names -> the app's dtype names.
+_DTYPES = {"FLOAT": "float32", "HALF": "float16", "INT32": "int32", "INT64": "int64", "INT8": "int8",
+           "BOOL": "bool", "UINT8": "uint8"}
+
+
+def describe_io(engine: Any, trt: Any) -> tuple[list[TensorDesc], list[TensorDesc]]:
+    """Inputs and outputs of a deserialised TRT 10 ``ICudaEngine`` as :class:`TensorDesc` lists."""
+    inputs: list[TensorDesc] = []
+    outputs: list[TensorDesc] = []
+    for i in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(i)
+        shape = tuple(int(d) for d in engine.get_tensor_shape(name))
+        dtype_name = getattr(engine.get_tensor_dtype(name), "name", str(engine.get_tensor_dtype(name)))
+        desc = TensorDesc(name, shape, _DTYPES.get(dtype_name.split(".")[-1], dtype_name))
+        (inputs if engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT else outputs).append(desc)
+    return inputs, outputs
+
+
+def _import_cudart() -> Any:
+    try:
+        from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
+    except ImportError:
+        try:
+            from cuda import cudart  # older cuda-python
+        except ImportError:
+            raise EngineError("TensorRT engines need cuda-python (pip install cuda-python matching the CUDA "
+                              "of the device); found none") from None
+    return cudart
+
+
+def _check(result: Any, what: str) -> Any:
+    """cuda-python returns ``(err, *values)``; raise on a non-success ``err``."""
+    err, *values = result if isinstance(result, tuple) else (result,)
+    if int(err) != 0:
+        raise EngineError(f"CUDA {what} failed: {err}")
+    return values[0] if len(values) == 1 else values
+
+
+class TensorRTEngine:
+    """A serialised TensorRT 10 engine run on a CUDA stream with one device buffer per I/O tensor."""
+
+    def __init__(self, path: Path, expected_batch: int | None = 8, trt: Any = None, cudart: Any = None) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise EngineError(f"engine file '{path}' not found; expected a TensorRT engine built on this device "
+                              "(e.g. model_b8_gpu0_fp32.engine, mounted read-only)")
+        if trt is None:
+            try:
+                import tensorrt as trt
+            except ImportError:
+                raise EngineError(f"engine '{path}' is a TensorRT engine but the tensorrt module is not "
+                                  "installed; use an ONNX model (CPU) on this machine") from None
+        self._trt = trt
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)
+        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if self._engine is None:
+            raise EngineError(f"TensorRT cannot deserialise '{path}' (built by another TensorRT version or "
+                              "for another GPU); rebuild it on this device")
+        inputs, outputs = describe_io(self._engine, trt)
+        self.spec: EngineSpec = resolve_spec(inputs, outputs, expected_batch, source=f"engine '{path}'")
+        self._descs = {d.name: d for d in inputs + outputs}
+        self._cudart = cudart or _import_cudart()
+        self._context = self._engine.create_execution_context()
+        self._stream = _check(self._cudart.cudaStreamCreate(), "stream creation")
+        self._host: dict[str, npt.NDArray[Any]] = {}
+        self._device: dict[str, int] = {}
+        for name, desc in self._descs.items():
+            host = np.empty(desc.shape, dtype=np.dtype(desc.dtype))
+            self._host[name] = host
+            ptr = _check(self._cudart.cudaMalloc(host.nbytes), f"cudaMalloc({host.nbytes}) for '{name}'")
+            self._device[name] = int(ptr)
+            self._context.set_tensor_address(name, int(ptr))
+
+    def infer(self, batch: npt.NDArray[np.floating], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        cudart = self._cudart
+        name = self.spec.input_name
+        host_in = self._host[name]
+        if batch.shape != host_in.shape:
+            raise EngineError(f"batch shape {batch.shape} does not match the engine input {host_in.shape}")
+        np.copyto(host_in, batch, casting="same_kind")
+        h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        _check(cudart.cudaMemcpyAsync(self._device[name], host_in.ctypes.data, host_in.nbytes, h2d, self._stream),
+               "host-to-device copy")
+        if not self._context.execute_async_v3(int(self._stream)):
+            raise EngineError("TensorRT execute_async_v3 failed")
+        for out in self.spec.output_names:
+            host = self._host[out]
+            _check(cudart.cudaMemcpyAsync(host.ctypes.data, self._device[out], host.nbytes, d2h, self._stream),
+                   "device-to-host copy")
+        _check(cudart.cudaStreamSynchronize(self._stream), "stream synchronise")
+        return to_b_n_6(self.spec, {n: self._host[n] for n in self.spec.output_names})
+
+    def close(self) -> None:
+        for ptr in self._device.values():
+            self._cudart.cudaFree(ptr)
+        self._device.clear()
+        if getattr(self, "_stream", None) is not None:
+            self._cudart.cudaStreamDestroy(self._stream)
+            self._stream = None
