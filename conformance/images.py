@@ -312,6 +312,7 @@ class KnownBad:
     check: str
     expect: str
     why: str
+    outcomes: Mapping[str, int] = field(default_factory=dict)
     edits: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
@@ -321,7 +322,7 @@ def load_known_bad(path: Path = KNOWN_BAD_FILE) -> dict[str, KnownBad]:
     for name, spec in data.items():
         edits = tuple((str(e["find"]), str(e["replace"])) for e in spec["edits"])
         out[name] = KnownBad(name, str(spec["image"]), str(spec["check"]), str(spec["expect"]),
-                             str(spec["why"]), edits)
+                             str(spec["why"]), {str(k): int(v) for k, v in spec["outcomes"].items()}, edits)
     return out
 
 

@@ -57,10 +57,11 @@ class ServiceRun:
 
 
 @pytest.fixture(scope="module")
-def service_run(built_image: BuiltImage, docker: str, gliner2_tiny_model: Path) -> Iterator[ServiceRun]:
+def service_run(built_image: BuiltImage, docker: str, request: pytest.FixtureRequest) -> Iterator[ServiceRun]:
     """The GLiNER2 service started from its image with the tiny model mounted read-only, one real request."""
     if built_image.spec.port is None:
         pytest.skip(f"{built_image.name} is a batch tool, not a service (variants.yaml port: null)")
+    gliner2_tiny_model: Path = request.getfixturevalue("gliner2_tiny_model")
     args = ["--network=none", "-v", f"{gliner2_tiny_model}:/models/gliner2:ro"]
     with Container(docker, built_image.tag, args) as box:
         health = box.wait_health(timeout_s=90)
