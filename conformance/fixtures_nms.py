@@ -83,9 +83,14 @@ def nms_lib(nms_lib_path: Path) -> Any:
     return nms_cpp.load_library(nms_lib_path)
 
 
-@pytest.fixture(scope="session")
-def nms_criteria() -> dict[str, Any]:
+def load_criteria() -> dict[str, Any]:
     """Workloads, fixed scenes and speed targets from fixtures/nms/criteria.yaml."""
     with open(NMS_FIXTURES / "criteria.yaml", encoding="utf-8") as fh:
         data: dict[str, Any] = yaml.safe_load(fh)
     return data
+
+
+@pytest.fixture(scope="session")
+def nms_criteria() -> dict[str, Any]:
+    """fixtures/nms/criteria.yaml, loaded once."""
+    return load_criteria()

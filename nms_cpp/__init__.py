@@ -265,9 +265,12 @@ class NmsLibrary:
         if status in (Status.NONFINITE_BOX, Status.INVERTED_BOX) and 0 <= bad < boxes.shape[0]:
             box = boxes[bad].tolist()
             frame = ""
-            if tiles is not None and status == Status.NONFINITE_BOX:
+            if tiles is not None and status == Status.NONFINITE_BOX and np.isfinite(boxes[bad]).all():
+                # Finite in its tile, so the tile offset pushed it past float32 range.
                 t, off = tiles
-                frame = f" (in tile {int(t[bad])} at offset {off[int(t[bad])].tolist()})"
+                tile = int(t[bad])
+                where = off[tile].tolist() if 0 <= tile < off.shape[0] else "?"
+                frame = f" (overflows float32 in frame coordinates: tile {tile} at offset {where})"
             expected = "finite coordinates" if status == Status.NONFINITE_BOX else "x1 <= x2 and y1 <= y2"
             raise NmsInputError(f"box {bad} is invalid: {detail}: {box}{frame}; expected {expected}", status, bad)
         if status == Status.NONFINITE_SCORE and 0 <= bad < scores.shape[0]:

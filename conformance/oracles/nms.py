@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -89,16 +89,18 @@ def nms(
     b64 = b.astype(np.float64)
     candidates = [i for i in range(n) if float(s[i]) > score_threshold]
     kept: list[int] = []
-    kept_by_class: dict[int, list[int]] = {}
+    # Kept boxes per class (one shared group when agnostic), rows [0, count) of a preallocated array.
+    groups: dict[int, list[Any]] = {}
     for i in rank_order(s, candidates):
         if max_detections is not None and len(kept) >= max_detections:
             break
-        group = kept if class_agnostic else kept_by_class.setdefault(int(c[i]), [])
-        if group and matches_any(b64[group], b64[i], "iou", iou_threshold).any():
+        group = groups.setdefault(0 if class_agnostic else int(c[i]), [np.empty((n, 4)), 0])
+        rows, count = group
+        if count and matches_any(rows[:count], b64[i], "iou", iou_threshold).any():
             continue
+        rows[count] = b64[i]
+        group[1] = count + 1
         kept.append(i)
-        if not class_agnostic:
-            group.append(i)
     return np.asarray(kept, dtype=np.int64)
 
 
@@ -140,6 +142,8 @@ def merge_tiles(
             raise OracleInputError(f"tile {t} has a non-finite offset", t)
     if not 0.0 <= threshold <= 1.0:
         raise OracleInputError(f"threshold {threshold!r} is outside [0, 1]")
+    if method not in ("nms", "greedy_nmm") or match_metric not in ("iou", "ios"):
+        raise OracleInputError(f"unknown method {method!r} or match metric {match_metric!r}")
     validate(b, s)  # tile-local rules first, then the tile id and the frame box, per box
     f = frame_boxes(b, tile_ids, off)
     for i in range(n):
