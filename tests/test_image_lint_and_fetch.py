@@ -56,3 +56,32 @@ def test_fetch_trusting_its_cache_fails_on_truncated_wheel(run_checks, tmp_path:
     result = run_checks(FETCH, f"--fetch-script={bad}")
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*expected the truncated cached wheel deleted and downloaded again*"])
+
+
+COMPOSE = str(CHECKS_DIR / "test_image_compose.py")
+
+
+def _images_with_compose(tmp_path: Path, name: str, find: str, replace: str) -> Path:
+    images = tmp_path / "images"
+    shutil.copytree(IMAGES_DIR, images)
+    path = images / name
+    text = path.read_text()
+    assert text.count(find) == 1, f"{path.name} changed: {find!r} should occur once; update this known-bad"
+    path.write_text(text.replace(find, replace))
+    return images
+
+
+def test_compose_fails_on_writable_models_mount(run_checks, tmp_path: Path) -> None:
+    images = _images_with_compose(tmp_path, "compose.yaml", "/gliner2-tiny:/models/gliner2:ro",
+                                  "/gliner2-tiny:/models/gliner2")
+    result = run_checks(COMPOSE, f"--images-dir={images}", "-k", "read_only and gliner2")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*/models/gliner2 (expected :ro)*"])
+
+
+def test_compose_fails_on_gpu_runtime_in_base(run_checks, tmp_path: Path) -> None:
+    images = _images_with_compose(tmp_path, "compose.yaml", "    shm_size: \"1gb\"\n",
+                                  "    shm_size: \"1gb\"\n    runtime: nvidia\n")
+    result = run_checks(COMPOSE, f"--images-dir={images}", "-k", "base_compose")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*service gliner2 sets *runtime*, expected no GPU settings*"])
