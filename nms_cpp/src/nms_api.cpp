@@ -113,6 +113,10 @@ int32_t nms_greedy(const float *boxes, const float *scores, const int32_t *class
         size_t m = kept.size();
         if (max_detections >= 0) m = std::min(m, static_cast<size_t>(max_detections));
         for (size_t k = 0; k < m; ++k) out_keep[k] = kept[k].index;
+#ifdef NMS_BAD_OOB
+        // Known-bad variant for the sanitizer self-test: writes one element past the caller's buffer.
+        out_keep[out_capacity] = -1;
+#endif
         *out_count = static_cast<int64_t>(m);
         return NMS_OK;
     });
