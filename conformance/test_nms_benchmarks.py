@@ -39,9 +39,10 @@ def peer_call(peer: str, lib: Any, s: Scene, iou: float) -> Callable[[], np.ndar
     if peer == "opencv":
         import cv2
 
+        batched: Any = cv2.dnn.NMSBoxesBatched  # its stubs want sequences; numpy arrays work the same
         xywh = np.concatenate([s.boxes[:, :2], s.boxes[:, 2:] - s.boxes[:, :2]], axis=1).astype(np.float64)
         # score_threshold 0: OpenCV keeps score > 0, as the contract's default; same IoU rule (> thr).
-        return lambda: np.asarray(cv2.dnn.NMSBoxesBatched(xywh, s.scores, s.class_ids, 0.0, iou)).ravel()
+        return lambda: np.asarray(batched(xywh, s.scores, s.class_ids, 0.0, iou)).ravel()
     return lambda: oracle.nms(s.boxes, s.scores, s.class_ids, iou)
 
 

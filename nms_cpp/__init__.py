@@ -20,7 +20,7 @@ import ctypes
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -124,7 +124,7 @@ _i32p = ctypes.POINTER(ctypes.c_int32)
 _i64p = ctypes.POINTER(ctypes.c_int64)
 
 
-def _ptr(a: np.ndarray, kind: type) -> ctypes._Pointer:  # type: ignore[type-arg]
+def _ptr(a: np.ndarray, kind: Any) -> Any:
     return a.ctypes.data_as(kind)
 
 

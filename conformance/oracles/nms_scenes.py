@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from hypothesis import strategies as st
 
+from conformance.oracles.nms import Method, Metric
+
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
 
@@ -213,8 +215,8 @@ class MergeCase:
     """One tile-merge call."""
 
     tiled: TiledScene
-    method: str
-    match_metric: str
+    method: Method
+    match_metric: Metric
     threshold: float
     class_agnostic: bool
 
