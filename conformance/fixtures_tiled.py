@@ -39,6 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="engine loader used by the FPS/memory checks, (path) -> Engine (default: %(default)s)")
     group.addoption("--tiled-onnx", metavar="PATH", type=Path, default=DEFAULT_ONNX,
                     help="the CPU engine's ONNX model (built by `make tiled-assets` if missing; default: %(default)s)")
+    group.addoption("--tiled-reference-weights", metavar="PATH", type=Path, default=DEFAULT_ONNX.with_suffix(".pt"),
+                    help="torch weights of the project's detector, the parity reference (default: %(default)s)")
     group.addoption("--tiled-trt-engine", metavar="PATH", type=Path, default=None,
                     help="a TensorRT engine of the same model for the parity check on a GPU/Jetson")
     group.addoption("--tiled-criteria", metavar="PATH", type=Path, default=TILED_FIXTURES / "criteria.yaml",
@@ -130,7 +132,7 @@ def tiled_criteria(pytestconfig: pytest.Config) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def tiled_tiler(pytestconfig: pytest.Config) -> Callable[..., npt.NDArray[np.int32]]:
-    return load_spec(pytestconfig.getoption("--tiled-tiler"))  # type: ignore[no-any-return]
+    return load_spec(pytestconfig.getoption("--tiled-tiler"))
 
 
 @pytest.fixture(scope="session")
@@ -140,12 +142,12 @@ def tiled_merger(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture(scope="session")
 def tiled_tracker_factory(pytestconfig: pytest.Config) -> Callable[[], Any]:
-    return load_spec(pytestconfig.getoption("--tiled-tracker"))  # type: ignore[no-any-return]
+    return load_spec(pytestconfig.getoption("--tiled-tracker"))
 
 
 @pytest.fixture(scope="session")
 def tiled_engine_loader(pytestconfig: pytest.Config) -> Callable[[Path], Any]:
-    return load_spec(pytestconfig.getoption("--tiled-engine-loader"))  # type: ignore[no-any-return]
+    return load_spec(pytestconfig.getoption("--tiled-engine-loader"))
 
 
 @pytest.fixture(scope="session")
@@ -155,4 +157,9 @@ def tiled_onnx(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def tiled_trt_engine(pytestconfig: pytest.Config) -> Path | None:
-    return pytestconfig.getoption("--tiled-trt-engine")  # type: ignore[no-any-return]
+    return pytestconfig.getoption("--tiled-trt-engine")
+
+
+@pytest.fixture(scope="session")
+def tiled_reference_weights(pytestconfig: pytest.Config, tiled_onnx: Path) -> Path:
+    return pytestconfig.getoption("--tiled-reference-weights")

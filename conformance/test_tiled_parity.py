@@ -1,8 +1,8 @@
 """Engine parity: the CPU engine and every other available engine agree on the same batch (issue 4).
 
 The batch is 8 real tiles of a synthetic 1080p frame through the app's preprocessing. Peers:
-``torch-reference`` (the detector's own definition, from the seed the ONNX was built with; needs
-the dev extra) and ``tensorrt`` (a TensorRT engine of the same model, ``--tiled-trt-engine``; GPU).
+``torch-reference`` (the detector's own torch definition with the project's weights,
+``--tiled-reference-weights``; needs the dev extra) and ``tensorrt`` (a TensorRT engine of the same model, ``--tiled-trt-engine``; GPU).
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ FIX = ("fix: rebuild the engine from the same model (`make tiled-assets`; on the
        "engine from the same ONNX); source: issue 4 'engine parity'")
 
 
-def _torch_reference(batch: np.ndarray) -> np.ndarray:
+def _torch_reference(batch: np.ndarray, weights: Path) -> np.ndarray:
     torch = pytest.importorskip("torch", reason="the torch reference needs torch==2.13.0 (the dev extra)")
-    from app.tiled.model_builder import DEFAULT_SEED, build_model
+    from app.tiled.model_builder import load_weights
 
-    model = build_model(DEFAULT_SEED, input_size=batch.shape[-1])
+    if not weights.is_file():
+        pytest.fail(f"reference weights {weights} are missing; expected them next to the ONNX (`make tiled-assets`)")
+    model = load_weights(weights, input_size=batch.shape[-1])
     with torch.no_grad():
-        return model(torch.from_numpy(np.ascontiguousarray(batch, np.float32))).numpy()  # type: ignore[no-any-return]
+        return model(torch.from_numpy(np.ascontiguousarray(batch, np.float32))).numpy()
 
 
 def _tensorrt(engine: Path | None) -> Callable[[np.ndarray], np.ndarray]:
@@ -47,6 +49,7 @@ PEERS = [pytest.param("torch-reference", id="torch-reference"),
 
 @pytest.mark.parametrize("peer", PEERS)
 def test_cpu_engine_agrees_with_peer_on_one_batch(peer: str, tiled_onnx: Path, tiled_trt_engine: Path | None,
+                                                  tiled_reference_weights: Path,
                                                   tiled_criteria: dict[str, Any], record_property: Any) -> None:
     crit = tiled_criteria["parity"]
     cpu = OpenCVEngine(tiled_onnx)
@@ -56,7 +59,7 @@ def test_cpu_engine_agrees_with_peer_on_one_batch(peer: str, tiled_onnx: Path, t
     pre = BatchPreprocessor(cpu.spec.batch_size, cpu.spec.input_hw)
     pre.fill(frame, tiles)
     ours = cpu.infer(pre.batch, tiles)
-    theirs = _torch_reference(pre.batch) if peer == "torch-reference" else _tensorrt(tiled_trt_engine)(pre.batch)
+    theirs = _torch_reference(pre.batch, tiled_reference_weights) if peer == "torch-reference" else _tensorrt(tiled_trt_engine)(pre.batch)
     assert theirs.shape == ours.shape, f"{peer}: output shape {theirs.shape}, CPU engine {ours.shape}; {FIX}"
     box_err = float(np.abs(theirs[..., :4] - ours[..., :4]).max())
     score_err = float(np.abs(theirs[..., 4] - ours[..., 4]).max())

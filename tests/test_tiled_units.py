@@ -160,7 +160,7 @@ def test_labels_errors_are_one_line(tmp_path: Path) -> None:
 
 # --- TensorRT engine, with fakes of the TRT 10 and cuda-python APIs (no GPU here) -------------------------
 
-class _FakeDims(tuple):  # type: ignore[type-arg]
+class _FakeDims(tuple):
     pass
 
 

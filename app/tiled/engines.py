@@ -157,7 +157,7 @@ class OpenCVEngine:
     def infer(self, batch: npt.NDArray[np.floating], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         self._net.setInput(np.ascontiguousarray(batch, dtype=np.float32), self.spec.input_name)
         raw = self._net.forward(list(self.spec.output_names))
-        return to_b_n_6(self.spec, dict(zip(self.spec.output_names, raw)))
+        return to_b_n_6(self.spec, {name: np.asarray(out) for name, out in zip(self.spec.output_names, raw)})
 
     def close(self) -> None:
         """Nothing to release: OpenCV owns the network's memory."""

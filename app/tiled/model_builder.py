@@ -2,8 +2,10 @@
 
 The network is a small anchor-free YOLO (v8-style heads at strides 8/16/32, 8400 anchors at 640) with
 the decode inside the graph, exported to ONNX in the DeepStream-Yolo ``[B, N, 6]`` layout
-(x1, y1, x2, y2, score, class; no NMS inside; REFERENCE.md). Weights come from a fixed seed: nothing
-is downloaded. Usage: ``python -m app.tiled.model_builder --out build/tiled/tiny_yolo_b8.onnx``.
+(x1, y1, x2, y2, score, class; no NMS inside; REFERENCE.md). Weights come from a fixed seed and a few
+minutes of CPU training on synthetic tiles (app.tiled.synth), so it really finds the scenes' coloured
+objects (roughly; it is tiny); nothing is downloaded. The weights are saved next to the ONNX (``.pt``)
+as the torch reference of the parity check. Usage: ``python -m app.tiled.model_builder --out build/tiled/tiny_yolo_b8.onnx``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ DEFAULT_SEED = 20261123
 DEFAULT_CLASSES = ("box", "disc", "bar")
 STRIDES = (8, 16, 32)
 CLASS_PRIOR_BIAS = -4.6
+#: Training steps at setup (about 2-3 minutes on 2 cores) and the tile size they train on.
+TRAIN_STEPS = 400
+TRAIN_SIZE = 256
 
 
 def build_model(seed: int = DEFAULT_SEED, num_classes: int = len(DEFAULT_CLASSES), input_size: int = 640) -> Any:
@@ -41,7 +46,8 @@ def build_model(seed: int = DEFAULT_SEED, num_classes: int = len(DEFAULT_CLASSES
             self.down32 = block(32, 32)
             self.heads = nn.ModuleList(nn.Conv2d(c, 4 + num_classes, 1) for c in (24, 32, 32))
             with torch.no_grad():
-                for head in self.heads:
+                for module in self.heads:
+                    head: Any = module
                     # YOLO's class prior (p = 0.01): an untrained head scores most anchors low instead of
                     # ~0.5, so the pipeline sees tens of candidates per tile like a real detector, not 8400.
                     head.bias[4:] = CLASS_PRIOR_BIAS
@@ -67,9 +73,10 @@ def build_model(seed: int = DEFAULT_SEED, num_classes: int = len(DEFAULT_CLASSES
         def forward(self, x: Any) -> Any:
             raw = self.raw(x)
             ltrb = torch.nn.functional.softplus(raw[..., :4]) * 2.0
-            centre = self.anchors
-            x1y1 = (centre - ltrb[..., :2]) * self.strides
-            x2y2 = (centre + ltrb[..., 2:]) * self.strides
+            centre: Any = self.anchors
+            stride: Any = self.strides
+            x1y1 = (centre - ltrb[..., :2]) * stride
+            x2y2 = (centre + ltrb[..., 2:]) * stride
             cls = torch.sigmoid(raw[..., 4:])
             score, label = cls.max(-1, keepdim=True)
             return torch.cat((x1y1, x2y2, score, label.float()), -1)
@@ -95,7 +102,8 @@ def _training_sample(rng: Any, size: int) -> tuple[Any, list[tuple[float, float,
     scene = Scene(size, size, tuple(objects), 1, int(rng.integers(0, 2**31)))
     frame = scene.render(0)
     _ids, boxes, classes = scene.truth(0)
-    return frame, [(*map(float, b), int(c)) for b, c in zip(boxes.tolist(), classes.tolist())]
+    return frame, [(float(b[0]), float(b[1]), float(b[2]), float(b[3]), int(c))
+                   for b, c in zip(boxes.tolist(), classes.tolist())]
 
 
 def train(model: Any, steps: int, seed: int, size: int = 256, batch: int = 8,
@@ -153,27 +161,50 @@ def train(model: Any, steps: int, seed: int, size: int = 256, batch: int = 8,
     return model.eval()
 
 
-def export_onnx(out: Path, seed: int = DEFAULT_SEED, batch: int = 8, input_size: int = 640,
-                num_classes: int = len(DEFAULT_CLASSES)) -> Path:
-    """Export the seeded model to ``out`` (static batch), atomically (temp file then rename)."""
+def load_weights(weights: Path, input_size: int = 640, num_classes: int = len(DEFAULT_CLASSES)) -> Any:
+    """The detector with the weights saved next to its ONNX export (the parity check's torch reference)."""
     import torch
 
-    model = build_model(seed, num_classes, input_size)
+    model = build_model(DEFAULT_SEED, num_classes, input_size)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def export_onnx(out: Path, seed: int = DEFAULT_SEED, batch: int = 8, input_size: int = 640,
+                num_classes: int = len(DEFAULT_CLASSES), train_steps: int = TRAIN_STEPS,
+                log: Callable[[str], None] | None = None) -> Path:
+    """Build (and train ``train_steps`` steps), then export to ``out`` (static batch) and save the weights
+    to ``out`` with suffix ``.pt``; both atomically (temp file then rename)."""
+    import torch
+
+    model = build_model(seed, num_classes, TRAIN_SIZE if train_steps else input_size)
+    if train_steps:
+        train(model, train_steps, seed, size=TRAIN_SIZE, log=log)
+        state = model.state_dict()
+        model = build_model(seed, num_classes, input_size)
+        model.load_state_dict(state)
+        model.eval()
     dummy = torch.zeros(batch, 3, input_size, input_size)
     out.parent.mkdir(parents=True, exist_ok=True)
+    weights = out.with_suffix(".pt")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=out.parent)
     os.close(fd)
+    wtmp = weights.with_name(f".tmp-{weights.name}")
     try:
         with torch.no_grad(), warnings.catch_warnings():
             # The TorchScript exporter is the one that writes a plain static-batch graph without onnxscript.
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(model, (dummy,), tmp, input_names=["input"], output_names=["output"],
                               opset_version=17, dynamo=False)
-        os.chmod(tmp, 0o644)  # mounted read-only into a container that runs as a non-root user
+        torch.save(model.state_dict(), wtmp)
+        for path in (tmp, wtmp):
+            os.chmod(path, 0o644)  # mounted read-only into a container that runs as a non-root user
+        os.replace(wtmp, weights)
         os.replace(tmp, out)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for path in (tmp, str(wtmp)):
+            if os.path.exists(path):
+                os.unlink(path)
     return out
 
 
@@ -193,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--input-size", type=int, default=640)
     parser.add_argument("--labels", type=Path, help="also write the labels file here")
+    parser.add_argument("--train-steps", type=int, default=TRAIN_STEPS,
+                        help="steps of training on synthetic tiles (0: seeded random weights)")
     args = parser.parse_args(argv)
-    export_onnx(args.out, seed=args.seed, batch=args.batch, input_size=args.input_size)
+    export_onnx(args.out, seed=args.seed, batch=args.batch, input_size=args.input_size,
+                train_steps=args.train_steps, log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.labels:
         write_labels(args.labels)
     return 0

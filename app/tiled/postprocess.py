@@ -9,7 +9,7 @@ smaller box is ~1, and NMM replaces them by their union, the whole object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -112,9 +112,11 @@ def merge_detections(dets: TileDetections, tiles: I32, config: MergeConfig) -> D
     keyed = (dets.tile_ids.astype(np.int64) * n_classes + dets.class_ids).astype(np.int32)
     keep = nms_cpp.nms(dets.boxes, dets.scores, keyed, config.tile_iou)
     offsets = np.ascontiguousarray(tiles[:, :2], dtype=np.float32)
+    method: Any = config.method  # validated in MergeConfig; nms_cpp types them as Literals
+    metric: Any = config.match_metric
     merged = nms_cpp.merge_tiles(
         dets.boxes[keep], dets.scores[keep], dets.class_ids[keep], dets.tile_ids[keep], offsets,
-        method=config.method, match_metric=config.match_metric, threshold=config.threshold,
+        method=method, match_metric=metric, threshold=config.threshold,
         class_agnostic=config.class_agnostic,
     )
     return Detections(

@@ -74,7 +74,7 @@ class Scene:
     def background(self) -> npt.NDArray[np.uint8]:
         rng = np.random.default_rng(self.seed)
         small = rng.integers(70, 140, size=(max(1, self.height // 16), max(1, self.width // 16), 3), dtype=np.uint8)
-        return cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        return np.asarray(cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR), np.uint8)
 
     def render(self, k: int, background: npt.NDArray[np.uint8] | None = None) -> npt.NDArray[np.uint8]:
         """Frame ``k`` (BGR uint8): each class has its own shape and colour."""
@@ -177,13 +177,23 @@ class GroundTruthDetector:
     detector sees it (score 0.5 + 0.5 x visible fraction), in engine-input pixels, ``[B, N, 6]``.
 
     Set the truth of the frame with :meth:`set_truth` before each frame. It ignores pixels.
+    ``candidates`` > 1 makes it report each object that many times, jittered by a few pixels with falling
+    scores, like the raw output of an engine without NMS inside (DeepStream-Yolo, REFERENCE.md).
     """
 
-    def __init__(self, batch_size: int = 8, input_hw: tuple[int, int] = (640, 640), num_anchors: int = 256) -> None:
-        self.spec = EngineSpec(batch_size, input_hw, "input", "float32", LAYOUT_B_N_6, ("output",), num_anchors)
+    def __init__(self, batch_size: int = 8, input_hw: tuple[int, int] = (640, 640), num_anchors: int = 256,
+                 candidates: int = 1) -> None:
+        if candidates < 1:
+            raise ConfigError(f"candidates must be >= 1, but got {candidates}")
+        self.spec = EngineSpec(batch_size, input_hw, "input", "float32", LAYOUT_B_N_6, ("output",),
+                               num_anchors * candidates)
+        self.candidates = candidates
+        # fixed jitter pattern (pixels, per candidate): deterministic, within the NMS IoU of the object
+        rng = np.random.default_rng(3)
+        self._jitter = np.vstack([np.zeros((1, 4)), rng.uniform(-3, 3, (candidates - 1, 4))]).astype(np.float32)
         self._boxes = np.zeros((0, 4), np.float32)
         self._classes = np.zeros(0, np.int32)
-        self._out = np.zeros((batch_size, num_anchors, 6), np.float32)
+        self._out = np.zeros((batch_size, self.spec.num_anchors, 6), np.float32)
 
     def set_truth(self, boxes: npt.NDArray[np.float32], classes: npt.NDArray[np.int32]) -> None:
         self._boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
@@ -201,7 +211,7 @@ class GroundTruthDetector:
             vx0, vy0 = np.maximum(b[:, 0], x0), np.maximum(b[:, 1], y0)
             vx1, vy1 = np.minimum(b[:, 2], x1), np.minimum(b[:, 3], y1)
             seen = np.nonzero(((vx1 - vx0) >= MIN_VISIBLE_PX) & ((vy1 - vy0) >= MIN_VISIBLE_PX))[0]
-            seen = seen[: self.spec.num_anchors]
+            seen = seen[: self.spec.num_anchors // self.candidates]
             r = letterbox_scale(x1 - x0, y1 - y0, iw, ih)
             rows = out[t, : len(seen)]
             rows[:, 0] = (vx0[seen] - x0) * r
@@ -211,6 +221,13 @@ class GroundTruthDetector:
             visible = (vx1[seen] - vx0[seen]) * (vy1[seen] - vy0[seen])
             rows[:, 4] = 0.5 + 0.5 * visible / areas[seen]
             rows[:, 5] = self._classes[seen]
+        if self.candidates > 1:
+            base = out[:, : self.spec.num_anchors // self.candidates].copy()
+            out = np.repeat(base, self.candidates, axis=1)
+            live = out[..., 4] > 0
+            jitter = np.tile(self._jitter, (base.shape[1], 1))[None]
+            out[..., :4] += np.where(live[..., None], jitter, 0)
+            out[..., 4] -= np.where(live, np.tile(np.arange(self.candidates) * 1e-3, base.shape[1])[None], 0)
         return out
 
     def infer(self, batch: npt.NDArray[np.floating], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
@@ -225,7 +242,7 @@ class GroundTruthDetector:
 def write_video(scene: Scene, out: Path, truth_out: Path | None = None, fps: float = 30.0) -> Path:
     """Render ``scene`` to ``out`` (mp4v for .mp4, MJPG for .avi) and its truth as JSON lines, atomically."""
     out = Path(out)
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
+    fourcc = cv2.VideoWriter.fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".tmp-{out.stem}{out.suffix}")
     writer = cv2.VideoWriter(str(tmp), fourcc, fps, (scene.width, scene.height))

@@ -67,7 +67,9 @@ class TensorRTEngine:
                               "(e.g. model_b8_gpu0_fp32.engine, mounted read-only)")
         if trt is None:
             try:
-                import tensorrt as trt
+                import tensorrt
+
+                trt = tensorrt
             except ImportError:
                 raise EngineError(f"engine '{path}' is a TensorRT engine but the tensorrt module is not "
                                   "installed; use an ONNX model (CPU) on this machine") from None
@@ -87,7 +89,7 @@ class TensorRTEngine:
         self._host: dict[str, npt.NDArray[Any]] = {}
         self._device: dict[str, int] = {}
         for name, desc in self._descs.items():
-            host = np.empty(desc.shape, dtype=np.dtype(desc.dtype))
+            host = np.empty(tuple(int(d) for d in desc.shape), dtype=np.dtype(desc.dtype))
             self._host[name] = host
             ptr = _check(self._cudart.cudaMalloc(host.nbytes), f"cudaMalloc({host.nbytes}) for '{name}'")
             self._device[name] = int(ptr)

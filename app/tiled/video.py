@@ -109,7 +109,7 @@ class FrameReader:
                 t0 = time.perf_counter()
                 ok, nxt = self._cap.read()
                 self.decode_ms.append((time.perf_counter() - t0) * 1000.0)
-                frame = nxt if ok else None
+                frame = np.asarray(nxt, np.uint8) if ok else None
         except Exception as exc:  # handed to the consumer, which raises it
             self._put(exc)
             return
@@ -232,7 +232,7 @@ def run_video(detector: TiledDetector, input_path: Path, outputs: Outputs, label
     start = time.perf_counter()
     try:
         if outputs.video is not None:
-            fourcc = cv2.VideoWriter_fourcc(*_FOURCC[outputs.video.suffix.lower()])
+            fourcc = cv2.VideoWriter.fourcc(*_FOURCC[outputs.video.suffix.lower()])
             writer = cv2.VideoWriter(str(outputs.tmp(outputs.video)), fourcc, reader.fps, (reader.width, reader.height))
             if not writer.isOpened():
                 raise OutputError(f"cannot open output video '{outputs.video}' for writing")
