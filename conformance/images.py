@@ -55,8 +55,7 @@ class Variant:
     build_args: Mapping[str, str]
     network: str
     torch_version: str
-    elf_machine: str
-    elf_machine_arm64: str | None = None
+    elf_machine: str  # "x86-64", "AArch64", or "host" (the machine this runs on)
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,6 @@ def load_variants(path: Path = VARIANTS_FILE) -> tuple[dict[str, Variant], dict[
             network=str(spec.get("network", "default")),
             torch_version=str(_require(spec, "torch_version", f"{path}: variant {name}")),
             elf_machine=str(_require(spec, "elf_machine", f"{path}: variant {name}")),
-            elf_machine_arm64=spec.get("elf_machine_arm64"),
         )
         for name, spec in data["variants"].items()
     }
@@ -196,7 +194,8 @@ def variant_build_args(variant: Variant, wheelhouse: Path = WHEELHOUSE) -> dict[
     values: dict[str, str] = {}
     if any("{torch" in value for value in variant.build_args.values()):
         wheel = torch_wheel(wheelhouse)
-        sha_file = wheel.with_name(wheel.name + ".sha256")
+        # Kept beside, not inside, torch/: that folder is the torch layer's bind mount (its cache key).
+        sha_file = wheelhouse / (wheel.name + ".sha256")
         if not sha_file.is_file():
             sha_file.write_text(sha256_of(wheel) + "\n")
         values = {"torch_wheel": wheel.name, "torch_sha256": sha_file.read_text().strip()}

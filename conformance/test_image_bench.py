@@ -1,0 +1,62 @@
+"""Benchmarks of the image builds (issue 6), measured with pytest-benchmark in one run on one engine:
+a cold build (`--no-cache`: every layer rebuilt; the BuildKit wheel cache mount kept, as on any build
+machine) against the named peer, a warm rebuild after a requirements.txt edit; and the image sizes."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import Builder
+from conformance.fixtures_images import BuiltImage, ImageBuilds
+from conformance.images import build_image, copy_build_context, image_size_bytes
+from conformance.profiles import Profile
+
+pytestmark = [pytest.mark.docker, pytest.mark.benchmark]
+
+
+def test_warm_rebuild_after_requirements_edit_vs_cold_build(
+        built_image: BuiltImage, image_builds: ImageBuilds, docker_builder: Builder, profile: Profile,
+        benchmark, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    spec = built_image.spec
+    if not spec.heavy_step_marker:
+        pytest.skip(f"{spec.name} has no heavy layer; the rebuild ratio is measured on the torch image")
+    if built_image.build is None:
+        pytest.skip(f"--image {built_image.tag} given: the benchmark needs to build")
+    context = copy_build_context(tmp_path / "context")
+    shutil.rmtree(context / "images")
+    shutil.copytree(image_builds.images_dir, context / "images")
+    dockerfile = context / "images" / spec.dockerfile
+    args = image_builds.build_args()
+    logs = image_builds.logs_dir
+    cold = build_image(docker_builder, dockerfile, f"{built_image.tag}-bench", args, logs / "bench-cold.log",
+                       context=context, network=built_image.variant.network, no_cache=True)
+    requirements = context / "images" / spec.requirements
+
+    def warm_rebuild() -> float:
+        # A token never built before: the requirements layer and those after it really rebuild.
+        requirements.write_text(requirements.read_text() + f"\n# bench {uuid.uuid4().hex}\n")
+        return build_image(docker_builder, dockerfile, f"{built_image.tag}-bench", args, logs / "bench-warm.log",
+                           context=context, network=built_image.variant.network).seconds
+
+    warm = benchmark.pedantic(warm_rebuild, rounds=1, iterations=1)
+    ratio = warm / cold.seconds
+    for key, value in (("cold_build_s", cold.seconds), ("warm_rebuild_s", warm), ("warm_over_cold", ratio)):
+        record_property(key, round(value, 3))
+        benchmark.extra_info[key] = round(value, 3)
+    limit = profile.thresholds.warm_rebuild_ratio_max
+    assert ratio <= limit, (
+        f"warm rebuild after a requirements.txt edit took {warm:.1f} s = {ratio:.0%} of the cold build "
+        f"({cold.seconds:.1f} s) of {spec.name}; expected at most {limit:.0%} (profile {profile.name}); fix: keep "
+        "expensive steps before `COPY requirements.txt` (seed 000 'Layer Ordering')")
+
+
+def test_image_size_recorded(built_image: BuiltImage, docker: str, benchmark,
+                             record_property: pytest.RecordProperty) -> None:
+    size = benchmark.pedantic(image_size_bytes, args=(docker, built_image.tag), rounds=1, iterations=1)
+    benchmark.extra_info["image_size_gb"] = round(size / 1e9, 3)
+    record_property("image_size_gb", round(size / 1e9, 3))
+    assert size > 0, f"{built_image.tag} reports size {size}"
