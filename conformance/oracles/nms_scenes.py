@@ -56,9 +56,10 @@ def _scores(rng: np.random.Generator, n: int, kind: str) -> F32:
 
 
 def make_scene(
-    kind: str, n: int, seed: int, n_classes: int = 1, score_kind: str = "continuous", extent: float = 1920.0
+    kind: str, n: int, seed: int, n_classes: int = 1, score_kind: str = "continuous", extent: float = 1920.0,
+    sparse_extent: float = 3840.0,
 ) -> Scene:
-    """A scene of n boxes of the named kind (see SCENE_KINDS)."""
+    """A scene of n boxes of the named kind (see SCENE_KINDS); sparse scenes cover sparse_extent squared."""
     rng = np.random.default_rng(seed)
     if kind == "random":
         xy = rng.uniform(0, extent, size=(n, 2))
@@ -80,7 +81,7 @@ def make_scene(
         wh[rng.random(n) < 0.5, rng.integers(0, 2)] = 0.0
     elif kind == "sparse":
         # Small objects over a 4K frame: few overlaps, most boxes survive (workload (c)).
-        xy = rng.uniform(0, 3840, size=(n, 2))
+        xy = rng.uniform(0, sparse_extent, size=(n, 2))
         wh = rng.uniform(4, 24, size=(n, 2))
     elif kind == "dense":
         # Many candidates piled on few objects in one 640 x 640 tile (workload (b)).
