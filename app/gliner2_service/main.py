@@ -70,6 +70,13 @@ def create_app(settings: Optional[Settings] = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _configure_logging()
+        # The event loop and the inference thread share the GIL: a 1 ms switch interval (Python's
+        # default is 5 ms) bounds how long /health waits for it while the model runs Python code.
+        sys.setswitchinterval(cfg.gil_switch_ms / 1000.0)
+        if cfg.torch_threads:
+            import torch
+
+            torch.set_num_threads(cfg.torch_threads)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gliner2-infer")
         manager = ModelManager(cfg, executor)
 

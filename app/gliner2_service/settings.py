@@ -53,6 +53,8 @@ class Settings:
     microbatch: bool = True
     microbatch_window_ms: int = 5
     microbatch_max_items: int = 32
+    gil_switch_ms: int = 1
+    torch_threads: int = 0
 
     @property
     def model_source(self) -> str:
@@ -78,4 +80,6 @@ class Settings:
             microbatch=_flag(e, "MICROBATCH", True),
             microbatch_window_ms=_int(e, "MICROBATCH_WINDOW_MS", cls.microbatch_window_ms, 0),
             microbatch_max_items=_int(e, "MICROBATCH_MAX_ITEMS", cls.microbatch_max_items, 1),
+            gil_switch_ms=_int(e, "GIL_SWITCH_MS", cls.gil_switch_ms, 1),
+            torch_threads=_int(e, "TORCH_THREADS", cls.torch_threads, 0),
         )

@@ -64,7 +64,10 @@ def build(outdir: Path, seed: int = 0, hidden: int = 32, layers: int = 2) -> Pat
     tokenizer = build_tokenizer()
     encoder_config = BertConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
-        num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=512)
+        num_attention_heads=2, intermediate_size=hidden * 2,
+        # Room for MAX_TEXT_CHARS (10,000 characters) plus the schema prompt: BERT's absolute
+        # positions make a longer input a hard error, unlike the relative ones of real checkpoints.
+        max_position_embeddings=4096)
     # Both encoder_config and tokenizer are given, else the constructor reaches for the hub.
     config = ExtractorConfig(model_name="orin-kit/gliner2-tiny", max_width=8,
                              counting_layer="count_lstm")
