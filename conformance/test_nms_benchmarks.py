@@ -8,7 +8,10 @@ checks below always measure (best of a few runs, both peers in the same test).
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -44,6 +47,15 @@ def peer_call(peer: str, lib: Any, s: Scene, iou: float) -> Callable[[], np.ndar
         # score_threshold 0: OpenCV keeps score > 0, as the contract's default; same IoU rule (> thr).
         return lambda: np.asarray(batched(xywh, s.scores, s.class_ids, 0.0, iou)).ravel()
     return lambda: oracle.nms(s.boxes, s.scores, s.class_ids, iou)
+
+
+def write_figures(reports_dir: Path, name: str, figures: dict[str, Any]) -> None:
+    """reports/benchmarks/nms_<name>.json (temp file then rename: never half-written)."""
+    out = reports_dir / "benchmarks"
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".nms_{name}.json.tmp"
+    tmp.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), **figures}, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / f"nms_{name}.json")
 
 
 def best_of(call: Callable[[], Any], rounds: int) -> float:
@@ -92,15 +104,15 @@ def test_nms_workload(benchmark: Any, nms_lib: Any, nms_criteria: dict[str, Any]
 
 def test_nms_cpp_beats_opencv_by_the_target_factor(nms_lib: Any, nms_criteria: dict[str, Any],
                                                    scenes: dict[str, Scene], workload: str,
-                                                   record_property: Callable[[str, object], None]) -> None:
+                                                   reports_dir: Path) -> None:
     spec = nms_criteria["workloads"][workload]
     s, iou = scenes[workload], float(spec["iou"])
     t_cpp = best_of(peer_call("nms_cpp", nms_lib, s, iou), 40)
     t_cv = best_of(peer_call("opencv", nms_lib, s, iou), 2)
     ratio = t_cv / t_cpp
-    record_property("nms_cpp_ms", round(t_cpp * 1e3, 3))
-    record_property("opencv_ms", round(t_cv * 1e3, 3))
-    record_property("speedup_vs_opencv", round(ratio, 1))
+    write_figures(reports_dir, f"speedup_{workload}", {
+        "workload": spec["what"], "nms_cpp_ms": round(t_cpp * 1e3, 3), "opencv_ms": round(t_cv * 1e3, 3),
+        "speedup_vs_opencv": round(ratio, 1)})
     target = float(spec["opencv_speedup_min"])
     assert ratio >= target, (
         f"nms_cpp took {t_cpp * 1e3:.2f} ms and cv2.dnn.NMSBoxesBatched {t_cv * 1e3:.1f} ms on {spec['what']}: "
@@ -110,7 +122,7 @@ def test_nms_cpp_beats_opencv_by_the_target_factor(nms_lib: Any, nms_criteria: d
 
 
 def test_nms_cost_grows_close_to_n_log_n_on_sparse_scenes(nms_lib: Any, nms_criteria: dict[str, Any],
-                                                          record_property: Callable[[str, object], None]) -> None:
+                                                          reports_dir: Path) -> None:
     spec = nms_criteria["scaling"]
     sizes = [int(n) for n in spec["sizes"]]
     iou = float(spec["iou"])
@@ -123,13 +135,13 @@ def test_nms_cost_grows_close_to_n_log_n_on_sparse_scenes(nms_lib: Any, nms_crit
     times = [best_of(peer_call("nms_cpp", nms_lib, scene(n), iou), 40) for n in sizes]
     ratios = [b / a for a, b in zip(times, times[1:])]
     mean_ratio = float(np.exp(np.mean(np.log(ratios))))
-    for n, t in zip(sizes, times):
-        record_property(f"nms_cpp_ms_{n}", round(t * 1e3, 3))
-    record_property("mean_doubling_ratio", round(mean_ratio, 2))
     cv_sizes = [int(n) for n in spec.get("opencv_sizes", [])]
     cv_times = [best_of(peer_call("opencv", nms_lib, scene(n), iou), 1) for n in cv_sizes]
-    for n, t in zip(cv_sizes, cv_times):
-        record_property(f"opencv_ms_{n}", round(t * 1e3, 3))
+    write_figures(reports_dir, "scaling", {
+        "workload": f"sparse, one class, {spec['area_per_box_px2']} px2 per box, IoU {iou}",
+        "nms_cpp_ms": {n: round(t * 1e3, 3) for n, t in zip(sizes, times)},
+        "opencv_ms": {n: round(t * 1e3, 1) for n, t in zip(cv_sizes, cv_times)},
+        "mean_doubling_ratio": round(mean_ratio, 2)})
     limit = float(spec["doubling_ratio_max"])
     assert mean_ratio <= limit, (
         f"nms_cpp on constant-density sparse scenes of {sizes} boxes took {[round(t * 1e3, 2) for t in times]} ms: "
