@@ -26,11 +26,23 @@ pytestmark = pytest.mark.benchmark
 
 
 class _TimedStandIn(GroundTruthDetector):
-    """The stand-in, timing its own calls so that they can be subtracted."""
+    """The stand-in, timing its own calls (the whole engine call on the app's side) to subtract them."""
 
     spent = 0.0
+    _inside = False
+
+    def infer(self, batch: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        self._inside = True
+        try:
+            return super().infer(batch, tiles)
+        finally:
+            self._inside = False
+            self.spent += time.perf_counter() - t0
 
     def detect_tiles(self, tiles: np.ndarray) -> np.ndarray:
+        if self._inside:
+            return super().detect_tiles(tiles)
         t0 = time.perf_counter()
         out = super().detect_tiles(tiles)
         self.spent += time.perf_counter() - t0

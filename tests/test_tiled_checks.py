@@ -101,7 +101,16 @@ def test_slow_engine_fails_the_fps_check(run_checks, short_criteria: Path) -> No
 
 def test_leaky_engine_fails_the_rss_check(run_checks, short_criteria: Path) -> None:
     ensure_assets()
-    result = run_checks(PERF, "-k", "rss", "--benchmark-disable", f"--tiled-criteria={short_criteria}",
+    result = run_checks(PERF, "-k", "rss", "--run-slow", "--benchmark-disable", f"--tiled-criteria={short_criteria}",
                         f"--tiled-engine-loader={BAD / 'leaky_engine.py'}:load_engine")
     result.assert_outcomes(failed=1, deselected=2)
     result.stdout.fnmatch_lines(["*RSS grew * MB * over 300 frames of 1920x1080*expected < 50* MB (profile generic-host)*"])
+
+
+def test_slow_merge_fails_the_sahi_overhead_benchmark(run_checks) -> None:
+    pytest.importorskip("sahi", reason="the SAHI comparison needs sahi (benchmark-only dependency)")
+    result = run_checks(str(CHECKS_DIR / "test_tiled_overhead.py"), "--benchmark-disable", "-k", "raw",
+                        f"--tiled-merger={BAD / 'slow_merger.py'}:merge")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*1920x1080 (8 tiles, 25 objects on seams x 12 raw candidates, one core): app *"
+                                 "ms/frame*SAHI*ratio*expected the app's overhead >= 4.0x lower than SAHI's*"])

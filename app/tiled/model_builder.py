@@ -34,14 +34,16 @@ def build_model(seed: int = DEFAULT_SEED, num_classes: int = len(DEFAULT_CLASSES
 
     torch.manual_seed(seed)
 
-    def block(cin: int, cout: int) -> nn.Module:
-        return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.SiLU(),
-                             nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.SiLU())
+    def block(cin: int, cout: int, refine: bool = True) -> nn.Module:
+        layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.SiLU()]
+        if refine:  # a second 3x3 conv; skipped at the two highest resolutions, where it costs the most
+            layers += [nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.SiLU()]
+        return nn.Sequential(*layers)
 
     class TinyYolo(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.stem = nn.Sequential(block(3, 8), block(8, 16), block(16, 24))  # stride 8
+            self.stem = nn.Sequential(block(3, 8, False), block(8, 16, False), block(16, 24))  # stride 8
             self.down16 = block(24, 32)
             self.down32 = block(32, 32)
             self.heads = nn.ModuleList(nn.Conv2d(c, 4 + num_classes, 1) for c in (24, 32, 32))
