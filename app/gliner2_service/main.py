@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -73,10 +74,11 @@ def create_app(settings: Optional[Settings] = None,
         # The event loop and the inference thread share the GIL: a 1 ms switch interval (Python's
         # default is 5 ms) bounds how long /health waits for it while the model runs Python code.
         sys.setswitchinterval(cfg.gil_switch_ms / 1000.0)
-        if cfg.torch_threads:
-            import torch
+        import torch
 
-            torch.set_num_threads(cfg.torch_threads)
+        # Leave one core to the event loop and HTTP: intra-op threads that take every core stall
+        # at each parallel region whenever the loop (or a neighbour) holds one (TORCH_THREADS=0: auto).
+        torch.set_num_threads(cfg.torch_threads or max(1, len(os.sched_getaffinity(0)) - 1))
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gliner2-infer")
         manager = ModelManager(cfg, executor)
 

@@ -54,7 +54,7 @@ class Settings:
     microbatch_window_ms: int = 5
     microbatch_max_items: int = 32
     gil_switch_ms: int = 1
-    torch_threads: int = 0
+    torch_threads: int = 0  # 0: one fewer than the cores this process may use, at least 1
 
     @property
     def model_source(self) -> str:
