@@ -202,6 +202,14 @@ def variant_build_args(variant: Variant, wheelhouse: Path = WHEELHOUSE) -> dict[
     return {key: value.format(**values) for key, value in variant.build_args.items()}
 
 
+def dockerfile_arg_default(dockerfile: Path, name: str) -> str:
+    """The default value of `ARG name=...` in dockerfile; raises ImagesError when it has none."""
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith(f"ARG {name}="):
+            return line.split("=", 1)[1].strip()
+    raise ImagesError(f"{dockerfile} declares no default for `ARG {name}=`")
+
+
 # --- builds -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

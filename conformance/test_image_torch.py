@@ -4,7 +4,6 @@ finding is a listed exception with its reason (seed 000 "Jetson-Specific Wheels"
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -13,7 +12,7 @@ import yaml
 
 from conformance import FIXTURES_DIR
 from conformance.fixtures_images import BuiltImage, ImageBuilds
-from conformance.images import run_in_image
+from conformance.images import dockerfile_arg_default, run_in_image
 
 pytestmark = pytest.mark.docker
 
@@ -24,13 +23,7 @@ TORCH_PROVENANCE = ("import importlib.metadata as m, json; d = m.distribution('t
 
 def _pinned_wheel(dockerfile: Path, build_args: dict[str, str]) -> str:
     """File name of the torch wheel the build was told to install (build arg, else the Dockerfile default)."""
-    url = build_args.get("TORCH_WHEEL_URL")
-    if url is None:
-        match = re.search(r"^ARG TORCH_WHEEL_URL=(\S+)", dockerfile.read_text(), re.MULTILINE)
-        if match is None:
-            pytest.fail(f"{dockerfile} declares no `ARG TORCH_WHEEL_URL=`: cannot tell the pinned torch wheel",
-                        pytrace=False)
-        url = match[1]
+    url = build_args.get("TORCH_WHEEL_URL") or dockerfile_arg_default(dockerfile, "TORCH_WHEEL_URL")
     return unquote(url.rsplit("/", 1)[-1])
 
 
