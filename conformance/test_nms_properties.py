@@ -151,6 +151,17 @@ def test_equal_scores_keep_the_lower_index(nms_lib: Any) -> None:
     )
 
 
+def test_negative_and_positive_zero_scores_tie(nms_lib: Any) -> None:
+    # -0.0 == +0.0 as floats, so the tie rule (lower index first) decides, in merges (no score threshold).
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], np.float32)
+    merged = nms_lib.merge_tiles(boxes, np.array([-0.0, 0.0], np.float32), None, np.zeros(2, np.int32),
+                                 np.zeros((1, 2), np.float32), "nms", "iou", 0.5)
+    assert merged.indices.tolist() == [0], (
+        f"two identical boxes scored -0.0 and +0.0 kept {merged.indices.tolist()}, expected [0] (equal scores: "
+        f"the lower index wins); {FIX}"
+    )
+
+
 def test_zero_area_boxes_are_always_kept(nms_lib: Any) -> None:
     boxes = np.array([[0, 0, 10, 10], [5, 5, 5, 5], [5, 0, 5, 10], [5, 5, 5, 5]], dtype=np.float32)
     keep = nms_lib.nms(boxes, np.array([0.9, 0.8, 0.7, 0.6], np.float32), None, 0.0)

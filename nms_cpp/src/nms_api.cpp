@@ -28,7 +28,11 @@ int32_t check_box(const float *b, const float *scores, int64_t i) {
 }
 
 /// Keeps the rank order across buckets: merge kept input indices by the contract's rank.
-void sort_by_rank(std::vector<Candidate> &kept) { std::sort(kept.begin(), kept.end(), nms::rank_before); }
+void sort_by_rank(std::vector<Candidate> &kept) {
+    nms::sort_by_rank_key(
+        kept, [](const Candidate &c) { return static_cast<uint64_t>(nms::descending_score_key(c.score)); },
+        [](const Candidate &c) { return c.index; });
+}
 
 template <class F>
 int32_t guarded(F f) {
@@ -199,8 +203,9 @@ int32_t nms_merge_tiles(const float *boxes, const float *scores, const int32_t *
             for (size_t k = 0; k < bucket.size(); ++k)
                 if (owner[k] == -1) results.push_back(Result{cands[s0 + k], fused[k]});
         }
-        std::sort(results.begin(), results.end(),
-                  [](const Result &a, const Result &b) { return nms::rank_before(a.keeper, b.keeper); });
+        nms::sort_by_rank_key(
+            results, [](const Result &r) { return static_cast<uint64_t>(nms::descending_score_key(r.keeper.score)); },
+            [](const Result &r) { return r.keeper.index; });
         for (size_t k = 0; k < results.size(); ++k) {
             const Result &r = results[k];
             out_boxes[4 * k] = r.box.x1;

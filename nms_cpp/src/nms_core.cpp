@@ -12,14 +12,14 @@
 namespace nms {
 
 std::vector<size_t> bucket_in_rank_order(std::vector<Candidate> &cands, bool class_agnostic) {
-    if (class_agnostic) {
-        std::sort(cands.begin(), cands.end(), rank_before);
-    } else {
-        std::sort(cands.begin(), cands.end(), [](const Candidate &a, const Candidate &b) {
-            if (a.cls != b.cls) return a.cls < b.cls;
-            return rank_before(a, b);
-        });
-    }
+    sort_by_rank_key(
+        cands,
+        [class_agnostic](const Candidate &c) {
+            // Class in the high word (sign flipped so negative ids sort first), score key in the low.
+            const uint64_t cls = class_agnostic ? 0u : (static_cast<uint32_t>(c.cls) ^ 0x80000000u);
+            return (cls << 32) | descending_score_key(c.score);
+        },
+        [](const Candidate &c) { return c.index; });
     std::vector<size_t> starts;
     starts.push_back(0);
     for (size_t k = 1; k < cands.size(); ++k) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace nms {
@@ -24,9 +25,9 @@ struct Candidate {
     int32_t index;
 };
 
+// The small helpers below are inline: they sit in the innermost loops.
 
 /// Box with the contract's double area.
-// (The three small predicates are inline: they sit in the innermost loops.)
 inline Box make_box(float x1, float y1, float x2, float y2) {
     const double w = static_cast<double>(x2) - static_cast<double>(x1);
     const double h = static_cast<double>(y2) - static_cast<double>(y1);
@@ -50,15 +51,38 @@ inline bool matches(const Box &a, const Box &b, Metric metric, double thr) {
 #endif
 }
 
-/// Contract rank order: score descending, then lower input index (NMS_BAD_UNSTABLE drops the tie rule).
-inline bool rank_before(const Candidate &a, const Candidate &b) {
-    if (a.score != b.score) return a.score > b.score;
+/// An unsigned key whose ascending order is the descending order of finite float scores (-0 == +0),
+/// so the sorts compare integers instead of floats plus a tie rule.
+inline uint32_t descending_score_key(float score) {
+    if (score == 0.0f) score = 0.0f;  // one key for -0 and +0, as float comparison has it
+    uint32_t u;
+    std::memcpy(&u, &score, sizeof u);
+    const uint32_t ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ~ascending;
+}
+
+/// Sorts v by (primary(v[i]), index(v[i])) ascending: the rank order when primary holds the class
+/// (if any) and descending_score_key. NMS_BAD_UNSTABLE drops the index, the contract's tie rule.
+template <class T, class Primary, class Index>
+void sort_by_rank_key(std::vector<T> &v, Primary primary, Index index) {
+    struct Item {
+        uint64_t primary;
+        uint32_t index, pos;
+    };
+    std::vector<Item> items(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i)
+        items[i] = Item{primary(v[i]), static_cast<uint32_t>(index(v[i])), static_cast<uint32_t>(i)};
+    std::sort(items.begin(), items.end(), [](const Item &a, const Item &b) {
 #ifdef NMS_BAD_UNSTABLE
-    // Known-bad variant: no tie rule, so std::sort leaves equal scores in an unspecified order.
-    return false;
+        return a.primary < b.primary;
 #else
-    return a.index < b.index;
+        return a.primary != b.primary ? a.primary < b.primary : a.index < b.index;
 #endif
+    });
+    std::vector<T> sorted;
+    sorted.reserve(v.size());
+    for (const Item &it : items) sorted.push_back(v[it.pos]);
+    v.swap(sorted);
 }
 
 /// Sorts candidates into buckets (one per class, or one bucket when agnostic), each in rank order;
