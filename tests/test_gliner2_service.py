@@ -1,0 +1,189 @@
+"""Unit tests of the GLiNER2 service: settings, model loading, micro-batching, endpoints, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.gliner2_service.engine import InferenceEngine, Task
+from app.gliner2_service.main import create_app
+from app.gliner2_service.metrics import ServiceMetrics
+from app.gliner2_service.model import ModelLoadError, ModelManager, describe_device
+from app.gliner2_service.settings import Settings, SettingsError
+from app.gliner2_service.tiny_model import ensure
+
+from conformance.fixtures_gliner2 import DEFAULT_MODEL, start_service
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> Path:
+    return ensure(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(model_path=str(tiny_model)))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_settings_read_the_environment() -> None:
+    s = Settings.from_env({"MODEL_PATH": "/m", "MODEL_PRELOAD": "1", "MICROBATCH": "0",
+                           "MAX_TEXT_CHARS": "50"})
+    assert (s.model_source, s.preload, s.microbatch, s.max_text_chars) == ("/m", True, False, 50), \
+        f"settings did not follow the environment: {s}"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MODEL_PRELOAD": "maybe"}, "MODEL_PRELOAD must be 0 or 1, but got 'maybe'"),
+    ({"MAX_LABELS": "0"}, "MAX_LABELS must be an integer >= 1, but got 0"),
+    ({"GLINER2_DEVICE": "tpu"}, "GLINER2_DEVICE must be auto, cpu or cuda, but got 'tpu'"),
+], ids=["preload-word", "labels-zero", "device-unknown"])
+def test_bad_settings_raise_a_named_error(env: Dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    assert str(info.value) == message, f"got {info.value!r}, expected {message!r}"
+
+
+def test_device_line_names_the_orin_the_seed_way(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.write_text("NVIDIA Jetson Orin NX Engineering Reference Developer Kit\x00")
+    assert describe_device("cuda", model) == "GPU (Orin)", "an Orin board must log 'GPU (Orin)' (seed 000)"
+    assert describe_device("cpu", model) == "CPU", "a CPU run must log 'CPU'"
+
+
+def test_concurrent_first_requests_load_the_model_once() -> None:
+    calls: List[str] = []
+
+    def loader(source: str, device: str) -> Any:
+        calls.append(source)
+        time.sleep(0.2)
+        return object()
+
+    async def scenario() -> None:
+        manager = ModelManager(Settings(model_id="x", device="cpu"), ThreadPoolExecutor(1), loader)
+        loaded = await asyncio.gather(*(manager.get() for _ in range(8)))
+        assert len({id(x) for x in loaded}) == 1, "every caller must get the same loaded model"
+
+    asyncio.run(scenario())
+    assert calls == ["x"], f"the model was loaded {len(calls)} times by 8 concurrent first requests"
+
+
+def test_unknown_model_path_is_a_503_with_the_reason(tmp_path: Path) -> None:
+    app = create_app(Settings(model_path=str(tmp_path / "nope")))
+    with TestClient(app) as c:
+        resp = c.post("/v1/entities", json={"text": "Apple", "labels": ["company"]})
+        ready = c.get("/ready")
+    assert resp.status_code == 503 and "is not a directory" in resp.json()["detail"], \
+        f"an unknown MODEL_PATH answered {resp.status_code} {resp.text}; expected 503 with the reason"
+    assert ready.status_code == 503 and "is not a directory" in ready.json()["reason"], \
+        f"/ready answered {ready.status_code} {ready.text}; expected 503 with the load error"
+
+
+class _CountingModel:
+    """Stands in for GLiNER2 in the batching test: records batch sizes, echoes each text."""
+
+    def __init__(self) -> None:
+        self.batches: List[int] = []
+
+    def create_schema(self) -> "_CountingModel":
+        return self
+
+    def entities(self, labels: List[str]) -> List[str]:
+        return labels
+
+    def batch_extract(self, texts: List[str], schemas: List[Any], batch_size: int,
+                      threshold: float) -> List[Dict[str, Any]]:
+        self.batches.append(len(texts))
+        time.sleep(0.05)
+        return [{"entities": {"t": [t]}} for t in texts]
+
+
+def test_microbatching_coalesces_concurrent_requests_in_order() -> None:
+    model = _CountingModel()
+
+    async def scenario() -> List[List[Dict[str, Any]]]:
+        executor = ThreadPoolExecutor(1)
+        settings = Settings(model_id="x", device="cpu", microbatch_window_ms=20)
+        manager = ModelManager(settings, executor, lambda s, d: model)
+        engine = InferenceEngine(settings, manager, executor, ServiceMetrics())
+        await engine.start()
+        await manager.get()
+        try:
+            return await asyncio.gather(*(engine.submit([f"text{i}"], Task("entities", ("t",)), 0.5)
+                                          for i in range(12)))
+        finally:
+            await engine.stop()
+
+    results = asyncio.run(scenario())
+    assert [r[0]["entities"]["t"] for r in results] == [[f"text{i}"] for i in range(12)], \
+        "each request must get the answer for its own text"
+    assert sum(model.batches) == 12 and len(model.batches) <= 3, \
+        f"12 concurrent requests ran as batches {model.batches}; expected a few coalesced calls"
+
+
+def test_endpoints_answer_with_well_formed_results(client: TestClient) -> None:
+    ready = client.get("/ready")
+    assert ready.status_code == 503, f"/ready before any request: {ready.status_code}; MODEL_PRELOAD=0 loads lazily"
+    ents = client.post("/v1/entities", json={"text": ["Apple in Paris", "Obama"], "labels": ["company", "city"]})
+    assert ents.status_code == 200, f"entities answered {ents.status_code}: {ents.text}"
+    body = ents.json()
+    assert len(body["results"]) == 2 and all(set(r["entities"]) == {"company", "city"}
+                                             for r in body["results"]), f"entities answer malformed: {body}"
+    cls = client.post("/v1/classify", json={"text": "Happy", "tasks": {"sentiment": ["positive", "negative"]}})
+    label = cls.json()["results"][0]["classification"]["sentiment"]
+    assert label in ("positive", "negative"), f"classification answered {cls.text}"
+    js = client.post("/v1/extract_json", json={"text": "Tim Cook, 999 dollars",
+                                                "structures": {"product": ["name::str", "price::str"]}})
+    assert isinstance(js.json()["results"][0]["structures"]["product"], list), f"json answered {js.text}"
+    ready = client.get("/ready").json()
+    assert ready["ready"] is True and ready["device"] == "CPU", f"/ready after inference: {ready}"
+    assert "gliner2_model_load_seconds" in client.get("/metrics").text, "/metrics lacks the load time"
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path: Path, tiny_model: Path) -> None:
+    service = start_service(tmp_path, "sigterm", env={"MODEL_PATH": str(tiny_model)})
+    text = " ".join(["Apple released the new iPhone in California on Monday."] * 120)
+    answers: List[int] = []
+    try:
+        httpx.post(service.url + "/v1/entities", json={"text": "Apple", "labels": ["company"]}, timeout=120)
+
+        def long_request() -> None:
+            answers.append(httpx.post(service.url + "/v1/entities",
+                                      json={"text": text, "labels": ["company"]}, timeout=120).status_code)
+
+        worker = threading.Thread(target=long_request)
+        worker.start()
+        time.sleep(0.1)
+        assert service.proc is not None
+        service.proc.send_signal(signal.SIGTERM)
+        worker.join(timeout=120)
+        code = service.proc.wait(timeout=60)
+    finally:
+        service.stop()
+    log = service.log_tail(5000)
+    assert answers == [200], f"the in-flight request got {answers} after SIGTERM; expected 200. Log: {log}"
+    # Recent uvicorn re-raises the signal after its graceful shutdown, so -SIGTERM is a clean exit too.
+    assert code in (0, -signal.SIGTERM) and "GLiNER2 service stopped" in log \
+        and "Application shutdown complete" in log, (
+            f"after SIGTERM the service exited {code}; expected 0 or -15 after 'GLiNER2 service stopped' "
+            f"and 'Application shutdown complete'. Log: {log}")
+
+
+def test_tiny_model_builder_is_idempotent(tmp_path: Path) -> None:
+    from app.gliner2_service.tiny_model import main
+
+    out = tmp_path / "tiny"
+    assert main([str(out)]) == 0 and (out / "model.safetensors").is_file(), "tiny model not built"
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    assert main([str(out)]) == 0, "a second build must succeed"
+    assert (out / "model.safetensors").stat().st_mtime_ns == stamp, "a second build must change nothing"
