@@ -288,3 +288,11 @@ def tiled_onnx() -> Path:
     from conformance.fixtures_tiled import ensure_assets
 
     return ensure_assets()
+
+
+def test_fp16_engines_get_an_fp16_batch() -> None:
+    pre = BatchPreprocessor(8, (640, 640), np.float16)
+    pre.fill(np.full((1080, 1920, 3), 255, np.uint8), slice_boxes(1920, 1080))
+    assert pre.batch.dtype == np.float16 and np.allclose(pre.batch, 1.0), f"batch {pre.batch.dtype}"
+    with pytest.raises(ConfigError, match="input dtype must be float32 or float16, but got int8"):
+        BatchPreprocessor(8, (640, 640), np.int8)
