@@ -1,7 +1,8 @@
 """Video in, annotated video + JSON lines + summary out.
 
 A reader thread decodes the next frames into a bounded queue while the main thread runs the current
-frame through the engine (OpenCV releases the GIL in both). Outputs are written to temporary files
+frame through the engine, and a writer thread annotates and encodes the previous ones (OpenCV releases
+the GIL in all three). Outputs are written to temporary files
 beside their targets and renamed only when the run succeeds: a failed run leaves nothing behind.
 """
 
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.tiled.errors import InputVideoError, LabelsError, OutputError, TiledError
-from app.tiled.pipeline import TiledDetector
+from app.tiled.pipeline import StageTimes, TiledDetector
 from app.tiled.postprocess import Detections
 from app.tiled.track import Tracker
 
@@ -130,6 +131,49 @@ class FrameReader:
         self._cap.release()
 
 
+class FrameWriter:
+    """Annotates and encodes frames on a thread (bounded queue), so writing overlaps the next inference."""
+
+    _END = object()
+
+    def __init__(self, writer: cv2.VideoWriter, annotate: "Annotator", times: StageTimes, depth: int = 4) -> None:
+        self._writer = writer
+        self._annotate = annotate
+        self._times = times
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if self.error is not None:
+                continue  # drain after a failure; the producer raises it
+            frame, dets = item
+            try:
+                t0 = time.perf_counter()
+                self._writer.write(self._annotate(frame, dets))
+                self._times.add("annotate_write", time.perf_counter() - t0)
+            except BaseException as exc:  # handed to the producer, which raises it
+                self.error = exc
+
+    def put(self, frame: npt.NDArray[np.uint8], dets: Detections) -> None:
+        if self.error is not None:
+            raise OutputError(f"writing the output video failed: {self.error}")
+        self._queue.put((frame, dets))
+
+    def close(self) -> None:
+        """Flush queued frames, stop the thread and release the encoder; raise a deferred write error."""
+        self._queue.put(self._END)
+        self._thread.join()
+        self._writer.release()
+        if self.error is not None:
+            raise OutputError(f"writing the output video failed: {self.error}")
+
+
 @dataclass
 class Outputs:
     """Final paths and their temporary twins; :meth:`commit` renames, :meth:`discard` removes."""
@@ -223,8 +267,7 @@ def run_video(detector: TiledDetector, input_path: Path, outputs: Outputs, label
 
     outputs.check_writable()
     reader = FrameReader(input_path, max_frames)
-    writer: cv2.VideoWriter | None = None
-    annotate = Annotator(labels) if outputs.video is not None else None
+    writer: FrameWriter | None = None
     times = detector.times
     n = 0
     n_dets = 0
@@ -233,9 +276,11 @@ def run_video(detector: TiledDetector, input_path: Path, outputs: Outputs, label
     try:
         if outputs.video is not None:
             fourcc = cv2.VideoWriter.fourcc(*_FOURCC[outputs.video.suffix.lower()])
-            writer = cv2.VideoWriter(str(outputs.tmp(outputs.video)), fourcc, reader.fps, (reader.width, reader.height))
-            if not writer.isOpened():
+            encoder = cv2.VideoWriter(str(outputs.tmp(outputs.video)), fourcc, reader.fps,
+                                      (reader.width, reader.height))
+            if not encoder.isOpened():
                 raise OutputError(f"cannot open output video '{outputs.video}' for writing")
+            writer = FrameWriter(encoder, Annotator(labels), times)
         total = reader.frame_count if max_frames is None else min(max_frames, reader.frame_count or max_frames)
         with open(outputs.tmp(outputs.jsonl), "w", encoding="utf-8") as jsonl, \
                 tqdm(total=total or None, unit="frame", disable=not progress, desc="tiled") as bar:
@@ -251,16 +296,14 @@ def run_video(detector: TiledDetector, input_path: Path, outputs: Outputs, label
                     track_ids.update(int(t) for t in (dets.track_ids if dets.track_ids is not None else []))
                 n_dets += len(dets)
                 jsonl.write(json.dumps(frame_record(n, dets, labels)) + "\n")
-                if writer is not None and annotate is not None:
-                    t0 = time.perf_counter()
-                    writer.write(annotate(frame, dets))
-                    times.add("annotate_write", time.perf_counter() - t0)
+                if writer is not None:
+                    writer.put(frame, dets)
                 n += 1
                 bar.update(1)
-        wall = time.perf_counter() - start
         if writer is not None:
-            writer.release()
+            writer.close()  # the last frames are encoded before the clock stops
             writer = None
+        wall = time.perf_counter() - start
         latency = times.summary()
         if reader.decode_ms:
             arr = np.asarray(reader.decode_ms)
@@ -288,11 +331,14 @@ def run_video(detector: TiledDetector, input_path: Path, outputs: Outputs, label
         return summary
     except BaseException:
         if writer is not None:
-            writer.release()
+            try:
+                writer.close()
+            except OutputError:
+                pass  # the original error is the one to report
         outputs.discard()
         raise
     finally:
         reader.close()
 
 
-__all__ = ["FrameReader", "Outputs", "TiledError", "current_rss_mb", "load_labels", "run_video"]
+__all__ = ["FrameReader", "FrameWriter", "Outputs", "TiledError", "current_rss_mb", "load_labels", "run_video"]
