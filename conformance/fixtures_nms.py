@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hypothesis import settings
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, settings
-from hypothesis.errors import InvalidArgument
 
 from conformance import FIXTURES_DIR, REPO_ROOT
 
@@ -40,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     # Registered here, not at import: the properties pick it up with settings(get_profile(...)).
+    # Hypothesis is an extra ('.[nms]'): the suite's core must load without it (the checks then skip).
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:
+        return
     settings.register_profile(
         HYPOTHESIS_PROFILE,
         max_examples=int(config.getoption("nms_examples", DEFAULT_EXAMPLES)),
@@ -49,8 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def nms_settings() -> settings:
+def nms_settings() -> "settings":
     """The nms Hypothesis profile (falls back to the defaults when the plugin is not loaded)."""
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
     try:
         return settings.get_profile(HYPOTHESIS_PROFILE)
     except InvalidArgument:  # unregistered, e.g. a module imported outside pytest

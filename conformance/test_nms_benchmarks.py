@@ -17,8 +17,11 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from conformance.oracles import nms as oracle
-from conformance.oracles.nms_scenes import Scene, make_scene, sahi_tile_offsets
+pytest.importorskip("hypothesis", reason="the NMS scenes need hypothesis: pip install -e '.[nms]'")
+pytest.importorskip("pytest_benchmark", reason="the NMS benchmarks need pytest-benchmark: pip install -e '.[nms]'")
+
+from conformance.oracles import nms as oracle  # noqa: E402
+from conformance.oracles.nms_scenes import Scene, make_scene, sahi_tile_offsets  # noqa: E402
 
 pytestmark = pytest.mark.benchmark
 PEERS = ("nms_cpp", "opencv", "oracle")

@@ -10,11 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
 
-from conformance.fixtures_nms import nms_settings
-from conformance.oracles import nms as oracle
-from conformance.oracles.nms_scenes import MergeCase, NmsCase, make_scene, merge_cases, nms_cases
+pytest.importorskip("hypothesis", reason="the NMS checks need hypothesis: pip install -e '.[nms]'")
+from hypothesis import given  # noqa: E402
+
+from conformance.fixtures_nms import nms_settings  # noqa: E402
+from conformance.oracles import nms as oracle  # noqa: E402
+from conformance.oracles.nms_scenes import MergeCase, NmsCase, make_scene, merge_cases, nms_cases  # noqa: E402
 
 FIX = "fix nms_cpp/src so it follows the contract at the top of nms_cpp/include/nms_merger.h (issue 3)"
 

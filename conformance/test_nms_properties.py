@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+import pytest
 
-from conformance.fixtures_nms import nms_settings
-from conformance.oracles import nms as oracle
-from conformance.oracles.nms_scenes import NmsCase, Scene, nms_cases, scenes, thresholds
+pytest.importorskip("hypothesis", reason="the NMS checks need hypothesis: pip install -e '.[nms]'")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from conformance.fixtures_nms import nms_settings  # noqa: E402
+from conformance.oracles import nms as oracle  # noqa: E402
+from conformance.oracles.nms_scenes import NmsCase, Scene, nms_cases, scenes, thresholds  # noqa: E402
 
 FIX = "fix nms_cpp/src to follow the contract in nms_cpp/include/nms_merger.h (issue 3)"
 

@@ -11,12 +11,14 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from conformance.fixtures_nms import nms_settings
-from conformance.oracles import nms as oracle
-from conformance.oracles.nms_scenes import Scene, small_scenes
+pytest.importorskip("hypothesis", reason="the NMS checks need hypothesis: pip install -e '.[nms]'")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from conformance.fixtures_nms import nms_settings  # noqa: E402
+from conformance.oracles import nms as oracle  # noqa: E402
+from conformance.oracles.nms_scenes import Scene, small_scenes  # noqa: E402
 
 FIX = "validate it in the extern \"C\" layer (nms_cpp/src/nms_api.cpp) and return a status code (issue 3)"
 BAD_VALUES = [math.nan, math.inf, -math.inf]
