@@ -20,3 +20,14 @@ $(TILED_DIR)/demo.mp4: app/tiled/synth.py
 # The README's demo: detect and track over the generated video.
 tiled-demo: tiled-assets
 	$(PY) -m app.tiled --input $(TILED_DIR)/demo.mp4 --output $(TILED_DIR)/demo_out.mp4 --enable-tracking
+
+# SAHI for the overhead benchmark only (conformance/test_tiled_overhead.py). Installed WITHOUT its deps:
+# it requires the GUI opencv-python, which would overwrite the headless cv2 (REFERENCE.md); of its deps it
+# only needs shapely at import (the rest, pillow/click/pyyaml/tqdm, are already in the venv).
+SETUP_TARGETS += tiled-sahi
+.PHONY: tiled-sahi
+tiled-sahi: .venv/.tiled-sahi
+.venv/.tiled-sahi: mk/tiled.mk
+	$(PIP) install -q --no-deps sahi==0.12.8 shapely==2.2.0
+	$(PY) -c "import sahi.predict, sahi.models.base"
+	@touch $@
