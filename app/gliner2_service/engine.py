@@ -202,5 +202,5 @@ class InferenceEngine:
             return
         if error is not None:
             item.future.set_exception(error)
-        else:
+        elif result is not None:
             item.future.set_result(result)

@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 #: Sentences the tokenizer is trained on; the vocabulary covers the words the tests send.
 CORPUS = (
@@ -33,7 +33,7 @@ class TinyModelError(RuntimeError):
     """The tiny model could not be built or does not load back."""
 
 
-def build_tokenizer(corpus: Sequence[str] = CORPUS, vocab_size: int = 300) -> "object":
+def build_tokenizer(corpus: Sequence[str] = CORPUS, vocab_size: int = 300) -> Any:
     """A BERT-style fast tokenizer trained on ``corpus`` (tokenizers WordPiece)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
