@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
-import httpx
 import pytest
 import yaml
 
@@ -73,6 +72,8 @@ class LocalService:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 90.0) -> "LocalService":
+        import httpx  # the plugin loads this module everywhere; httpx is only needed here
+
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -216,6 +217,8 @@ class Answer:
 async def _closed_loop(url: str, requests: Sequence[tuple[str, Dict[str, Any]]], clients: int,
                        timeout_s: float) -> List[Answer]:
     """``clients`` workers each send their share of ``requests`` back to back."""
+    import httpx
+
     answers: List[Answer] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as client:

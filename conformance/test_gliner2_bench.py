@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, List
 
-import httpx
 import pytest
+
+httpx = pytest.importorskip("httpx", reason="the gliner2 checks talk HTTP through httpx (extra: gliner2)")
 
 from conformance.fixtures_gliner2 import ServiceUnderTest, load_yaml, GLINER2_FIXTURES, send_concurrently
 
