@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import pytest
 
 from conformance.fixtures_images import BuiltImage
 from conformance.images import image_size_bytes
 from conformance.profiles import Profile
 
+RecordProperty = Callable[[str, object], None]  # pytest's record_property fixture
+
 pytestmark = pytest.mark.docker
 
 
 def test_image_builds_within_profile_build_time(built_image: BuiltImage, profile: Profile,
-                                                record_property: pytest.RecordProperty) -> None:
+                                                record_property: RecordProperty) -> None:
     if built_image.build is None:
         pytest.skip(f"--image {built_image.tag} given: this session built nothing to time")
     minutes = built_image.build.seconds / 60
@@ -25,7 +28,7 @@ def test_image_builds_within_profile_build_time(built_image: BuiltImage, profile
 
 
 def test_image_size_within_profile_limit(built_image: BuiltImage, docker: str, profile: Profile,
-                                         record_property: pytest.RecordProperty) -> None:
+                                         record_property: RecordProperty) -> None:
     size_gb = image_size_bytes(docker, built_image.tag) / 1e9
     record_property("image_size_gb", round(size_gb, 3))
     limit = profile.thresholds.image_size_gb_max

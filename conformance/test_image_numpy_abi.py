@@ -3,6 +3,7 @@ with no NumPy ABI text on stderr (seed 000 "NumPy Pinning"; REFERENCE.md error s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 
 import pytest
@@ -12,6 +13,8 @@ from packaging.version import Version
 from conformance import FIXTURES_DIR
 from conformance.fixtures_images import BuiltImage
 from conformance.images import run_in_image
+
+RecordProperty = Callable[[str, object], None]  # pytest's record_property fixture
 
 pytestmark = pytest.mark.docker
 
@@ -42,7 +45,7 @@ def test_numpy_below_2_in_image(built_image: BuiltImage, docker: str) -> None:
 
 
 def test_native_modules_import_without_numpy_abi_errors(built_image: BuiltImage, docker: str,
-                                                        record_property: pytest.RecordProperty) -> None:
+                                                        record_property: RecordProperty) -> None:
     texts = list(yaml.safe_load(CRITERIA.read_text())["abi_texts"])
     modules = list(built_image.spec.native_modules)
     probe = f"OPTIONAL = {list(built_image.spec.optional_modules)!r}\n" + PROBE

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from conformance import FIXTURES_DIR, REPO_ROOT
 from conformance.fixtures_images import BuiltImage
 from conformance.images import Container, run_in_image
 from conformance.profiles import Profile
+
+RecordProperty = Callable[[str, object], None]  # pytest's record_property fixture
 
 pytestmark = pytest.mark.docker
 
@@ -68,13 +70,13 @@ def service_run(built_image: BuiltImage, docker: str, request: pytest.FixtureReq
         probe = box.exec("python3", "-c", "import urllib.request as u; print(u.urlopen("
                          "'http://127.0.0.1:8012/health', timeout=5).read().decode())")
         answer = box.exec("python3", "-c", REQUEST, timeout=180)
-        request = json.loads(answer.stdout.strip().splitlines()[-1]) if answer.returncode == 0 else None
-        yield ServiceRun(health, probe.stdout.strip() or probe.stderr.strip()[-300:], request,
+        reply = json.loads(answer.stdout.strip().splitlines()[-1]) if answer.returncode == 0 else None
+        yield ServiceRun(health, probe.stdout.strip() or probe.stderr.strip()[-300:], reply,
                          answer.stderr.strip()[-600:], box.logs())
 
 
 def test_tini_is_pid1_and_docker_stop_is_fast(built_image: BuiltImage, docker: str, profile: Profile,
-                                             record_property: pytest.RecordProperty) -> None:
+                                             record_property: RecordProperty) -> None:
     command = [] if built_image.spec.port else IDLE
     with Container(docker, built_image.tag, ["--network=none"], command) as box:
         pid1 = box.exec("cat", "/proc/1/comm").stdout.strip()
@@ -153,7 +155,7 @@ def _write_video(path: Path, frames: int = 6) -> None:
     import cv2
     import numpy as np
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (1280, 720))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (1280, 720))
     for i in range(frames):
         frame = np.full((720, 1280, 3), 96, np.uint8)
         cv2.rectangle(frame, (100 + 40 * i, 200), (220 + 40 * i, 320), (255, 255, 255), -1)
