@@ -142,7 +142,8 @@ def test_video_processed_to_output_volume_as_non_root_user(built_image: BuiltIma
             "/models/labels.txt:ro"]
     result = run_in_image(docker, built_image.tag, ["python3", "-m", "app.tiled", "--input", "/videos/short.mp4",
                                                     "--output", "/output/out.mp4", "--engine",
-                                                    "/models/model.onnx", "--labels", "/models/labels.txt"],
+                                                    "/models/model.onnx", "--labels", "/models/labels.txt",
+                                                    "--enable-tracking"],
                           args, timeout=600)
     out = world_writable_dir / "out.mp4"
     assert result.returncode == 0 and out.is_file() and out.stat().st_size > 0, (
