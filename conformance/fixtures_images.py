@@ -142,8 +142,9 @@ def built_image(image_name: str, image_builds: ImageBuilds, prebuilt_image: str 
 
 
 @pytest.fixture(scope="session")
-def gliner2_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny GLiNER2 model built offline by the app's own builder, readable by the image's non-root user."""
+def image_gliner2_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny GLiNER2 model built offline by the app's own builder, readable by the image's non-root user
+    (a copy of its own: the session model of fixtures_gliner2 lives in a root-only directory)."""
     out = tmp_path_factory.mktemp("gliner2-model") / "gliner2"
     result = subprocess.run([sys.executable, "-m", "app.gliner2_service.tiny_model", str(out)],
                             capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,

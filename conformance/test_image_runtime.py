@@ -63,8 +63,8 @@ def service_run(built_image: BuiltImage, docker: str, request: pytest.FixtureReq
     """The GLiNER2 service started from its image with the tiny model mounted read-only, one real request."""
     if built_image.spec.port is None:
         pytest.skip(f"{built_image.name} is a batch tool, not a service (variants.yaml port: null)")
-    gliner2_tiny_model: Path = request.getfixturevalue("gliner2_tiny_model")
-    args = ["--network=none", "-v", f"{gliner2_tiny_model}:/models/gliner2:ro"]
+    gliner2_model: Path = request.getfixturevalue("image_gliner2_model")
+    args = ["--network=none", "-v", f"{gliner2_model}:/models/gliner2:ro"]
     with Container(docker, built_image.tag, args) as box:
         health = box.wait_health(timeout_s=90)
         probe = box.exec("python3", "-c", "import urllib.request as u; print(u.urlopen("
