@@ -11,6 +11,15 @@ from conformance import CHECKS_DIR, FIXTURES_DIR, REPO_ROOT
 
 RunChecks = Callable[..., pytest.RunResult]
 
+# pytester restores sys.modules after every test that uses it. httpx imports httpcore lazily and caches its
+# exception classes on first use, so an httpcore first imported inside such a test is dropped afterwards
+# and re-imported fresh: its ConnectError then escapes httpx unmapped. Importing it up front keeps one copy.
+try:
+    import httpcore  # noqa: F401
+    import httpx  # noqa: F401
+except ImportError:  # the suite core runs without the service stack
+    pass
+
 
 @pytest.fixture
 def run_checks(pytester: pytest.Pytester, tmp_path: Path) -> RunChecks:

@@ -96,7 +96,7 @@ def test_slow_engine_fails_the_fps_check(run_checks, short_criteria: Path) -> No
     result = run_checks(PERF, "-k", "fps", "--benchmark-disable", f"--tiled-criteria={short_criteria}",
                         f"--tiled-engine-loader={BAD / 'slow_engine.py'}:load_engine")
     result.assert_outcomes(failed=1, deselected=2)
-    result.stdout.fnmatch_lines(["*10 frames of 1920x1080 (8 tiles, batch 8)*FPS*expected >= 2.0 FPS (profile generic-host)*"])
+    result.stdout.fnmatch_lines(["*10 frames of 1920x1080 (8 tiles, batch 8)*FPS*expected >= 1.0 FPS (profile generic-host)*"])
 
 
 def test_leaky_engine_fails_the_rss_check(run_checks, short_criteria: Path) -> None:
