@@ -4,6 +4,7 @@ its digest; only later layers change (seed 000 "Layer Ordering for Cache Stabili
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from conformance.images import build_image, copy_build_context, layers
 
 pytestmark = pytest.mark.docker
 
-#: Appended to requirements.txt in a copy of the build context. Deterministic, so that a rerun reuses the
-#: probe's own cache; the layer digests below prove what rebuilt whatever the cache held.
-EDIT = "\n# conformance cache probe: requirements.txt edited after the image was built\n"
+#: Appended to requirements.txt in a copy of the build context, with a token never built before: a
+#: deterministic edit would let a rerun find the whole edited build in the cache (even a torch layer
+#: placed after requirements.txt would then be reported CACHED).
+EDIT = "\n# conformance cache probe {token}: requirements.txt edited after the image was built\n"
 
 
 def test_torch_layer_survives_requirements_edit(built_image: BuiltImage, image_builds: ImageBuilds,
@@ -37,7 +39,7 @@ def test_torch_layer_survives_requirements_edit(built_image: BuiltImage, image_b
                        image_builds.build_args(), image_builds.logs_dir / f"build-{spec.name}-cachebase.log",
                        context=context, network=built_image.variant.network, timeout_s=image_builds.timeout_s)
     requirements = context / "images" / spec.requirements
-    requirements.write_text(requirements.read_text() + EDIT)
+    requirements.write_text(requirements.read_text() + EDIT.format(token=uuid.uuid4().hex))
     probe = build_image(docker_builder, context / "images" / spec.dockerfile, f"{built_image.tag}-cacheprobe",
                         image_builds.build_args(), image_builds.logs_dir / f"build-{spec.name}-cacheprobe.log",
                         context=context, network=built_image.variant.network, timeout_s=image_builds.timeout_s)
