@@ -25,7 +25,7 @@ def test_new_client_without_buildx_is_no_builder(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(engine, "docker_clients", lambda: ["/usr/local/bin/docker"])
     monkeypatch.setattr(engine, "_client_major", lambda docker: 28)
 
-    def no_buildx(argv, timeout=60, env=None):  # type: ignore[no-untyped-def]
+    def no_buildx(argv: list[str], timeout: float = 60, env: object = None) -> engine.subprocess.CompletedProcess[str]:
         return engine.subprocess.CompletedProcess(argv, 1, "", "docker: 'buildx' is not a docker command.")
 
     monkeypatch.setattr(engine, "_run", no_buildx)
