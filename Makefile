@@ -26,7 +26,7 @@ venv: .venv/.installed
 setup: venv $(SETUP_TARGETS)
 
 conformance: setup
-	$(PY) -m pytest conformance -m "not slow" --junitxml=reports/conformance.xml $(PYTEST_ARGS)
+	$(PY) -m pytest conformance --benchmark-disable --junitxml=reports/conformance.xml $(PYTEST_ARGS)
 
 test: setup
 	$(PY) -m pytest tests conformance --benchmark-disable --junitxml=reports/tests.xml $(PYTEST_ARGS)
