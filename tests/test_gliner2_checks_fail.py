@@ -25,7 +25,7 @@ def test_onnx_check_fails_with_a_stub_onnxruntime(run_checks: RunChecks) -> None
 def test_health_check_fails_when_inference_runs_on_the_event_loop(run_checks: RunChecks) -> None:
     result = run_checks(SERVICE, "-k", "health", "--gliner2-app=gliner2_bad_apps:event_loop_app")
     result.assert_outcomes(failed=1, deselected=21)
-    result.stdout.fnmatch_lines(["*/health *blocked behind inference*"])
+    result.stdout.fnmatch_lines(["*/health *expected *Fix: run the model off the event loop*"])
 
 
 def test_concurrency_check_fails_when_a_busy_model_answers_500(run_checks: RunChecks) -> None:
