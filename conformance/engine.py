@@ -198,14 +198,18 @@ class BaseSpec:
 
 def load_base_specs(path: Path = STAND_IN_SPEC) -> tuple[str, str, list[BaseSpec]]:
     """(suite, mirror, bases) of the stand-in base file; each base carries a digest of its own spec."""
-    data = yaml.safe_load(path.read_text())
-    suite, mirror = data["suite"], data["mirror"]
-    specs = []
-    for entry in data["bases"]:
-        packages = tuple(entry["packages"])
-        parent = entry.get("from")
-        digest = hashlib.sha256(repr((suite, mirror, packages, parent)).encode()).hexdigest()[:16]
-        specs.append(BaseSpec(entry["tag"], packages, parent, digest))
+    try:
+        data = yaml.safe_load(path.read_text())
+        suite, mirror = str(data["suite"]), str(data["mirror"])
+        specs = []
+        for entry in data["bases"]:
+            packages = tuple(str(p) for p in entry["packages"])
+            parent = entry.get("from")
+            digest = hashlib.sha256(repr((suite, mirror, packages, parent)).encode()).hexdigest()[:16]
+            specs.append(BaseSpec(str(entry["tag"]), packages, parent, digest))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
+        raise EngineError(f"{path}: expected 'suite', 'mirror' and 'bases' (each with 'tag' and 'packages'), "
+                          f"but reading it failed: {type(error).__name__}: {error}") from None
     return suite, mirror, specs
 
 

@@ -61,7 +61,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    config.stash[CAPABILITIES] = Capabilities(device_root=config.getoption("device_root"))
+    device_root: Path = config.getoption("device_root")
+    if not device_root.is_dir():
+        raise pytest.UsageError(f"--device-root {device_root}: not a directory; expected a filesystem root such "
+                                "as / or a recording under fixtures/devices/")
+    config.stash[CAPABILITIES] = Capabilities(device_root=device_root)
     config.pluginmanager.register(ConformanceReport(config, _choose), "conformance-report")
 
 

@@ -63,3 +63,9 @@ def test_engine_without_nvidia_runtime_fails(run_checks) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*io.containerd.runc.v2*, not 'nvidia', so `--runtime nvidia` fails with "
                                  "'unknown or invalid runtime name: nvidia'*"])
+
+
+def test_missing_device_root_is_a_usage_error(run_checks) -> None:
+    result = run_checks(DEVICE_CHECKS, "--device-root=/nonexistent/recording")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, f"exit {result.ret}, expected a usage error"
+    result.stderr.fnmatch_lines(["*--device-root /nonexistent/recording: not a directory*"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conformance import engine
@@ -38,3 +40,10 @@ def test_stand_in_specs_hash_their_content() -> None:
     assert [s.tag for s in specs] == ["orin-kit/base:bookworm", "orin-kit/base:bookworm-devel"], specs
     assert specs[1].parent == specs[0].tag, "the devel base derives from the runtime base"
     assert len({s.digest for s in specs}) == 2, "each base has its own spec digest"
+
+
+def test_corrupt_stand_in_spec_is_a_one_line_engine_error(tmp_path: Path) -> None:
+    spec = tmp_path / "bases.yaml"
+    spec.write_text("suite: bookworm\nbases:\n  - tag: x\n")
+    with pytest.raises(engine.EngineError, match="expected 'suite', 'mirror' and 'bases'.*KeyError"):
+        engine.load_base_specs(spec)
