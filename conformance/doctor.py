@@ -6,9 +6,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance import engine
-from conformance.capabilities import TIERS, Capabilities
-from conformance.profiles import ProfileError, choose_profile
+from conformance.docker.bases import stand_in_tags
+from conformance.docker.builder import detect_builder
+from conformance.docker.engine import EngineError, docker_clients, docker_host, engine_problem
+from conformance.tiers import TIERS, Capabilities
+from conformance.config.profiles import ProfileError, choose_profile
 
 
 @dataclass(frozen=True)
@@ -19,25 +21,22 @@ class Finding:
 
 
 def _engine_findings() -> list[Finding]:
-    problem = engine.engine_problem()
+    problem = engine_problem()
     if problem:
         return [Finding("engine", "none", problem)]
-    docker = engine.docker_clients()[0]
+    docker = docker_clients()[0]
     version = subprocess.run([docker, "info", "--format", "{{.ServerVersion}} ({{.DefaultRuntime}} runtime)"],
                              capture_output=True, text=True, timeout=20, check=False).stdout.strip()
-    findings = [Finding("engine", f"Docker {version}", "answering at " + engine.docker_host())]
+    findings = [Finding("engine", f"Docker {version}", "answering at " + docker_host())]
     try:
-        builder = engine.detect_builder()
+        builder = detect_builder()
         how = "docker buildx build" if builder.kind == "buildx" else "DOCKER_BUILDKIT=1 docker build"
         findings.append(Finding("builder", builder.kind, f"{how} via {builder.docker}"))
-    except engine.EngineError as error:
+    except EngineError as error:
         findings.append(Finding("builder", "none", str(error)))
-    _, _, specs = engine.load_base_specs()
-    for spec in specs:
-        label = engine.image_label(docker, spec.tag, engine.BASE_SPEC_LABEL)
-        state = "present" if label == spec.digest else ("stale" if label else "missing")
-        hint = "" if state == "present" else "build with `python -m conformance engine up` (root)"
-        findings.append(Finding("stand-in base", f"{spec.tag}: {state}", hint))
+    for tag, problem in stand_in_tags(docker):
+        hint = "build with `python -m conformance engine up` (root)" if problem else ""
+        findings.append(Finding("stand-in base", f"{tag}: {problem or 'present'}", hint))
     return findings
 
 

@@ -1,6 +1,7 @@
-"""The suite's pytest plugin: the `conformance` option group, tier markers and their skips, core fixtures.
+"""The suite's pytest plugin: options, tier markers and their skips, known deviations, core fixtures.
 
-Wired from the repository's root `conftest.py`; another project loads it with `-p conformance.plugin`.
+Wired from the repository's root `conftest.py`; elsewhere load it with `-p conformance.plugin` (see the README,
+"Certify your own image"). Each area's fixtures live in the `conftest.py` beside its checks.
 """
 
 from __future__ import annotations
@@ -9,19 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance import FIXTURES_DIR, REPO_ROOT, engine
-from conformance.capabilities import TIERS, Capabilities
-from conformance.device import DeviceInfo
-from conformance.profiles import PROFILES_DIR, Profile, ProfileChoice, ProfileError, choose_profile
-from conformance.reports import ConformanceReport
-
-# Sub-plugins: each check family keeps its own options and fixtures in its own module.
-pytest_plugins = [
-    "conformance.fixtures_nms",
-    "conformance.fixtures_tiled",
-    "conformance.fixtures_gliner2",
-    "conformance.fixtures_images",
-]
+from conformance import CHECKS_DIR
+from conformance.config.deviations import load_deviations
+from conformance.config.profiles import Profile, ProfileChoice, ProfileError, choose_profile
+from conformance.device.facts import DeviceInfo
+from conformance.docker.bases import stand_in_tags
+from conformance.docker.builder import Builder, detect_builder
+from conformance.options import add_options
+from conformance.reports.summary import ConformanceReport
+from conformance.tiers import TIERS, Capabilities
 
 MARKERS = {
     "docker": "needs a Docker engine with BuildKit; where none runs: `python -m conformance engine up --install`",
@@ -32,30 +29,10 @@ MARKERS = {
 }
 
 CAPABILITIES = pytest.StashKey[Capabilities]()
-IMAGE_VARIANTS = ("generic", "jetson")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "Orin conformance kit")
-    group.addoption("--profile", metavar="NAME", default=None,
-                    help="device profile whose thresholds apply (default: detected from the device tree; "
-                         "see fixtures/profiles/)")
-    group.addoption("--image-variant", choices=IMAGE_VARIANTS, default=None,
-                    help="image variant to build and check (default: jetson on a Jetson, else generic)")
-    group.addoption("--images-dir", metavar="DIR", type=Path, default=REPO_ROOT / "images",
-                    help="tree of images to certify, laid out like ours (default: %(default)s)")
-    group.addoption("--image", metavar="TAG", default=None,
-                    help="certify this already built image instead of building one")
-    group.addoption("--reports-dir", metavar="DIR", type=Path, default=REPO_ROOT / "reports",
-                    help="where JUnit XML, summaries and benchmark figures go (default: %(default)s)")
-    group.addoption("--device-root", metavar="DIR", type=Path, default=Path("/"),
-                    help="read device files under DIR instead of / (a recorded device: results are SIMULATED)")
-    group.addoption("--profiles-dir", metavar="DIR", type=Path, default=PROFILES_DIR,
-                    help="directory of device profiles (default: %(default)s)")
-    group.addoption("--buildkit-probe", metavar="DIR", type=Path, default=FIXTURES_DIR / "engine" / "buildkit-probe",
-                    help="build context of the BuildKit cache probe (default: %(default)s)")
-    group.addoption("--run-slow", action="store_true", default=False,
-                    help="also run checks marked slow (soak, long video)")
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,8 +42,42 @@ def pytest_configure(config: pytest.Config) -> None:
     if not device_root.is_dir():
         raise pytest.UsageError(f"--device-root {device_root}: not a directory; expected a filesystem root such "
                                 "as / or a recording under fixtures/devices/")
-    config.stash[CAPABILITIES] = Capabilities(device_root=device_root)
-    config.pluginmanager.register(ConformanceReport(config, _choose), "conformance-report")
+    capabilities = Capabilities(device_root=device_root)
+    config.stash[CAPABILITIES] = capabilities
+    config.pluginmanager.register(ConformanceReport(config, lambda: _choose(config), capabilities),
+                                  "conformance-report")
+
+
+def _choose(config: pytest.Config) -> ProfileChoice:
+    return choose_profile(config.stash[CAPABILITIES].device, config.getoption("profile"),
+                          config.getoption("profiles_dir"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the known deviations of the active profile strict xfail (fixtures/deviations.yaml)."""
+    if config.getoption("ignore_deviations"):
+        return
+    deviations = load_deviations()
+    try:
+        profile = _choose(config).profile.name
+    except ProfileError:
+        return  # no usable profile: the checks that need one error out, saying why
+
+    for item in items:
+        node = check_id(item)
+        for deviation in deviations:
+            if node is not None and deviation.applies(node, profile):
+                item.add_marker(pytest.mark.xfail(strict=True, reason=(
+                    f"known deviation on {profile} (issue {deviation.issue}): {deviation.reason}")))
+
+
+def check_id(item: pytest.Item) -> str | None:
+    """The item's id relative to conformance/checks ('area/test_x.py::test_name[param]'), None for others."""
+    try:
+        relative = item.path.resolve().relative_to(CHECKS_DIR)
+    except ValueError:
+        return None
+    return f"{relative.as_posix()}::{item.name}"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -81,17 +92,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip("slow: opt in with --run-slow")
 
 
-def _choose(config: pytest.Config, device: DeviceInfo | None = None) -> ProfileChoice:
-    device = device or config.stash[CAPABILITIES].device
-    return choose_profile(device, config.getoption("profile"), config.getoption("profiles_dir"))
-
-
 # --- fixtures ----------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return REPO_ROOT
-
 
 @pytest.fixture(scope="session")
 def reports_dir(pytestconfig: pytest.Config) -> Path:
@@ -107,8 +108,8 @@ def device(pytestconfig: pytest.Config) -> DeviceInfo:
 
 
 @pytest.fixture(scope="session")
-def profile_choice(pytestconfig: pytest.Config, device: DeviceInfo) -> ProfileChoice:
-    return _choose(pytestconfig, device)
+def profile_choice(pytestconfig: pytest.Config) -> ProfileChoice:
+    return _choose(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -140,29 +141,34 @@ def prebuilt_image(pytestconfig: pytest.Config) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def docker_builder(pytestconfig: pytest.Config) -> engine.Builder:
+def docker_builder(pytestconfig: pytest.Config) -> Builder:
     """The BuildKit-capable builder; skips (with what to install) where there is none."""
     if problem := pytestconfig.stash[CAPABILITIES].problem("docker"):
         pytest.skip(f"docker: {problem}")
-    return engine.detect_builder()
-
-
-def _stand_in(docker_builder: engine.Builder, index: int) -> str:
-    _, _, specs = engine.load_base_specs()
-    tag = specs[index].tag
-    if engine.image_label(docker_builder.docker, tag, engine.BASE_SPEC_LABEL) != specs[index].digest:
-        pytest.fail(f"stand-in base {tag} is missing or stale; build it with "
-                    "`python -m conformance engine up` (root), as .ci/run does", pytrace=False)
-    return tag
+    return detect_builder()
 
 
 @pytest.fixture(scope="session")
-def stand_in_base(docker_builder: engine.Builder) -> str:
+def docker_cli(docker_builder: Builder) -> str:
+    """Path of the docker client (skips where there is no engine, through docker_builder)."""
+    return docker_builder.docker
+
+
+@pytest.fixture(scope="session")
+def stand_in_base(docker_cli: str) -> str:
     """Tag of the local runtime base that stands in for nvcr.io's l4t bases (generic variant)."""
-    return _stand_in(docker_builder, 0)
+    return _stand_in(docker_cli, 0)
 
 
 @pytest.fixture(scope="session")
-def stand_in_devel_base(docker_builder: engine.Builder) -> str:
+def stand_in_devel_base(docker_cli: str) -> str:
     """Tag of the local base with a C++ toolchain (builder stages)."""
-    return _stand_in(docker_builder, 1)
+    return _stand_in(docker_cli, 1)
+
+
+def _stand_in(docker: str, index: int) -> str:
+    tag, problem = stand_in_tags(docker)[index]
+    if problem:
+        pytest.fail(f"stand-in base {tag} is {problem}; build it with `python -m conformance engine up` (root), "
+                    "as .ci/run does", pytrace=False)
+    return tag

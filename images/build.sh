@@ -52,9 +52,9 @@ cd "$root"
 mkdir -p build/wheelhouse/torch build/wheelhouse/pypi   # bind-mount sources must exist (empty for jetson)
 args=()
 if [ "$variant" = generic ]; then
-    "$py" -m conformance.images wheelhouse >/dev/null
+    "$py" -m conformance images wheelhouse >/dev/null
 fi
-while IFS= read -r line; do args+=("$line"); done < <("$py" -m conformance.images build-args "$variant")
+while IFS= read -r line; do args+=("$line"); done < <("$py" -m conformance images build-args "$variant")
 
 export DOCKER_BUILDKIT=1
 for name in "${images[@]}"; do

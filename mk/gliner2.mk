@@ -7,8 +7,8 @@ GLINER2_TINY := build/models/gliner2-tiny
 .PHONY: gliner2-tiny-model gliner2-serve
 gliner2-tiny-model: $(GLINER2_TINY)/model.safetensors
 
-$(GLINER2_TINY)/model.safetensors: app/gliner2_service/tiny_model.py
-	HF_HUB_OFFLINE=1 $(PY) -m app.gliner2_service.tiny_model $(GLINER2_TINY) --force
+$(GLINER2_TINY)/model.safetensors: conformance/builders/gliner2_model.py
+	HF_HUB_OFFLINE=1 $(PY) -m conformance.builders.gliner2_model $(GLINER2_TINY) --force
 
 # Serve the tiny model on 127.0.0.1:8012 the seed's way (uvicorn --loop asyncio, MODEL_PRELOAD=0).
 gliner2-serve: gliner2-tiny-model

@@ -3,7 +3,7 @@ SETUP_TARGETS += images-wheelhouse
 
 .PHONY: images-wheelhouse images-build images-build-jetson
 images-wheelhouse:
-	$(PY) -m conformance.images wheelhouse
+	$(PY) -m conformance images wheelhouse
 
 images-build: images-wheelhouse
 	images/build.sh --variant generic

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conformance import CHECKS_DIR, FIXTURES_DIR, REPO_ROOT
+from conformance import CHECKS_DIR, FIXTURES_DIR, SOURCE_ROOT
 
 RunChecks = Callable[..., pytest.RunResult]
 
@@ -31,7 +32,7 @@ def run_checks(pytester: pytest.Pytester, tmp_path: Path) -> RunChecks:
 
     def run(*args: str) -> pytest.RunResult:
         return pytester.runpytest_subprocess(
-            "-p", "conformance.plugin", "--rootdir", str(REPO_ROOT), "-c", str(REPO_ROOT / "pyproject.toml"),
+            "-p", "conformance.plugin", "--rootdir", str(SOURCE_ROOT), "-c", str(SOURCE_ROOT / "pyproject.toml"),
             f"--reports-dir={tmp_path / 'reports'}", "-p", "no:cacheprovider", *args)
 
     return run
@@ -45,3 +46,12 @@ def checks_dir() -> Path:
 @pytest.fixture(scope="session")
 def devices_dir() -> Path:
     return FIXTURES_DIR / "devices"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many checks are proved able to fail (fixtures/selfproof/)."""
+    module = sys.modules.get("tests.test_selfproof") or sys.modules.get("test_selfproof")
+    count = getattr(module, "SELFPROOF_COUNT", None)
+    if count:
+        terminalreporter.write_line(f"self-proof: {count['proved']} of {count['checks']} conformance checks "
+                                    "have a known-bad that makes them fail (fixtures/selfproof/)")

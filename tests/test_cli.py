@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conformance import FIXTURES_DIR, REPO_ROOT
+from conformance import FIXTURES_DIR, SOURCE_ROOT
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=120, check=False)
+                          cwd=SOURCE_ROOT, timeout=120, check=False)
 
 
 def test_doctor_on_a_recorded_orin_names_model_jetpack_cuda_and_profile() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance import FIXTURES_DIR
-from conformance.device import (
+from conformance.device.facts import (
     DeviceDataError,
     L4TRelease,
     jetpack_for,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conformance import CHECKS_DIR, FIXTURES_DIR
-from conformance.engine import Builder, parse_buildkit_plain
+from conformance.docker.builder import Builder, parse_buildkit_plain
 
-BUILDKIT_CHECKS = str(CHECKS_DIR / "test_engine_buildkit.py")
+BUILDKIT_CHECKS = str(CHECKS_DIR / "engine" / "test_engine_buildkit.py")
 
 # Recorded from `DOCKER_BUILDKIT=1 docker build --progress=plain` (Docker 20.10.24), trimmed.
 REBUILD_LOG = """\
@@ -39,21 +39,6 @@ def test_builder_argv_for_both_kinds() -> None:
     buildx = Builder("buildx", "docker")
     assert buildx.build_argv("ctx", "ctx/Dockerfile", "t:1")[:4] == ["docker", "buildx", "build", "--load"], (
         "buildx must --load the result into the engine so that `docker run` sees it")
-
-
-@pytest.mark.docker
-def test_buildkit_checks_pass_on_the_probe(run_checks) -> None:
-    result = run_checks(BUILDKIT_CHECKS)
-    result.assert_outcomes(passed=2)
-
-
-@pytest.mark.docker
-def test_probe_without_cache_mount_fails_both_checks(run_checks) -> None:
-    bad = FIXTURES_DIR / "engine" / "bad-buildkit-probe-no-cache-mount"
-    result = run_checks(BUILDKIT_CHECKS, f"--buildkit-probe={bad}")
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*no build step of*uses --mount=type=cache*",
-                                 "*not the token*the first build left there*"])
 
 
 def test_docker_checks_skip_naming_the_missing_engine(run_checks, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,14 +19,14 @@ from app.gliner2_service.main import create_app
 from app.gliner2_service.metrics import ServiceMetrics
 from app.gliner2_service.model import ModelLoadError, ModelManager, describe_device
 from app.gliner2_service.settings import Settings, SettingsError
-from app.gliner2_service.tiny_model import ensure
+from conformance.builders.gliner2_model import ensure
 
-from conformance.fixtures_gliner2 import DEFAULT_MODEL, start_service
+from conformance.service.local import default_model, start_service
 
 
 @pytest.fixture(scope="module")
 def tiny_model() -> Path:
-    return ensure(DEFAULT_MODEL)
+    return ensure(default_model())
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path: Path, tiny_mod
 
 
 def test_tiny_model_builder_is_idempotent(tmp_path: Path) -> None:
-    from app.gliner2_service.tiny_model import main
+    from conformance.builders.gliner2_model import main
 
     out = tmp_path / "tiny"
     assert main([str(out)]) == 0 and (out / "model.safetensors").is_file(), "tiny model not built"

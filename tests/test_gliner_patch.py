@@ -18,9 +18,9 @@ import pytest
 
 from app.gliner_patch import PatchError, apply, verify
 from app.gliner_patch.patch import MARKER
-from conformance import CHECKS_DIR, REPO_ROOT
+from conformance import CHECKS_DIR, SOURCE_ROOT
 
-WHEELS = REPO_ROOT / "build" / "cache" / "gliner-wheels"
+WHEELS = SOURCE_ROOT / "build" / "cache" / "gliner-wheels"
 VERSIONS = ["0.2.13", "0.2.22", "0.2.29"]
 
 
@@ -50,7 +50,7 @@ def gliner_site(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app.gliner_patch", *args], capture_output=True,
-                          text=True, timeout=300, cwd=str(REPO_ROOT))
+                          text=True, timeout=300, cwd=str(SOURCE_ROOT))
 
 
 def test_unpatched_release_fails_verification(gliner_site: Path) -> None:
@@ -75,7 +75,7 @@ def test_apply_makes_import_lazy_and_is_idempotent(gliner_site: Path) -> None:
 def test_patched_release_passes_the_onnx_conformance_check(
         gliner_site: Path, run_checks: Callable[..., pytest.RunResult]) -> None:
     apply(gliner_site)
-    check = f"{CHECKS_DIR / 'test_gliner2_onnx.py'}::test_importing_module_loads_no_onnxruntime[gliner]"
+    check = f"{CHECKS_DIR / 'service' / 'test_gliner2_onnx.py'}::test_importing_module_loads_no_onnxruntime[gliner]"
     result = run_checks(check, f"--gliner2-pythonpath={gliner_site}")
     result.assert_outcomes(passed=1)
 
@@ -110,11 +110,11 @@ def test_verify_reports_a_marker_without_the_lazy_loader(tmp_path: Path) -> None
 def test_unpatched_release_with_onnxruntime_fails_the_onnx_conformance_check(
         gliner_site: Path, run_checks: Callable[..., pytest.RunResult]) -> None:
     # The real eager import meets a (stub) onnxruntime: the check must see it loaded.
-    stub = REPO_ROOT / "fixtures" / "gliner2" / "onnx_stub" / "onnxruntime"
+    stub = SOURCE_ROOT / "fixtures" / "gliner2" / "onnx_stub" / "onnxruntime"
     only_stub = gliner_site / "stub"
     only_stub.mkdir()
     (only_stub / "onnxruntime").symlink_to(stub, target_is_directory=True)
-    check = f"{CHECKS_DIR / 'test_gliner2_onnx.py'}::test_importing_module_loads_no_onnxruntime[gliner]"
+    check = f"{CHECKS_DIR / 'service' / 'test_gliner2_onnx.py'}::test_importing_module_loads_no_onnxruntime[gliner]"
     result = run_checks(check, f"--gliner2-pythonpath={gliner_site}{os.pathsep}{only_stub}")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*`import gliner` loaded onnxruntime*expected no onnxruntime module*"])

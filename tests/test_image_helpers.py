@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.images import ImagesError, _makes_layer, load_variants
+from conformance.config import ConfigError
+from conformance.docker.inspect import _makes_layer
+from conformance.config.images import load_variants
 
 
 @pytest.mark.parametrize(("created_by", "layer"), [
@@ -33,5 +35,5 @@ def test_variants_file_names_both_variants_and_images() -> None:
 def test_variants_file_missing_field_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "variants.yaml"
     bad.write_text("variants:\n  generic: {build_args: {}}\nimages: {}\n")
-    with pytest.raises(ImagesError, match="variant generic: missing field 'torch_version'"):
+    with pytest.raises(ConfigError, match="variants.yaml: variants.generic.torch_version: is missing"):
         load_variants(bad)

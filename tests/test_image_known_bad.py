@@ -1,5 +1,5 @@
-"""Self-proof of the image checks: each known-bad variant of fixtures/images/known_bad.yaml fails exactly its
-check, with its message, when the check module runs on it through run_checks (docker tier)."""
+"""The broken trees of fixtures/images/known_bad/ stay broken: each edit applies to the real tree exactly
+once and changes it (so a change to the real files cannot silently turn a known-bad good)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from conformance import CHECKS_DIR
-from conformance.images import IMAGES_DIR, ImagesError, apply_edits, load_known_bad, make_known_bad_images_dir
+from conformance import IMAGES_DIR
+from conformance.config.selfproof import load_broken_trees
+from conformance.docker.context import ContextError, apply_edits
+from conformance.selfproof import broken_tree
 
-KNOWN_BAD = load_known_bad()
-
-
-@pytest.mark.docker
-@pytest.mark.parametrize("name", sorted(KNOWN_BAD), ids=sorted(KNOWN_BAD))
-def test_known_bad_variant_fails_exactly_its_check(name: str, run_checks, tmp_path: Path) -> None:
-    bad = KNOWN_BAD[name]
-    images_dir = make_known_bad_images_dir(bad, tmp_path / "images")
-    result = run_checks(str(CHECKS_DIR / bad.check), f"--images-dir={images_dir}", "-k", bad.image)
-    result.assert_outcomes(**bad.outcomes)
-    result.stdout.fnmatch_lines([bad.expect])
+TREES = load_broken_trees()
 
 
-def test_every_known_bad_edit_applies_to_the_real_dockerfile(tmp_path: Path) -> None:
-    for bad in KNOWN_BAD.values():
-        made = make_known_bad_images_dir(bad, tmp_path / bad.name)
-        real = (IMAGES_DIR / bad.image / "Dockerfile").read_text()
-        assert (made / bad.image / "Dockerfile").read_text() != real, f"{bad.name}: edits changed nothing"
+@pytest.mark.parametrize("name", sorted(TREES), ids=sorted(TREES))
+def test_broken_tree_differs_from_the_real_tree_where_its_rule_is(name: str, tmp_path: Path) -> None:
+    made = broken_tree(name, tmp_path / name)
+    for rel in TREES[name].files:
+        assert (made / rel).read_text() != (IMAGES_DIR / rel).read_text(), f"{name}: edits changed nothing in {rel}"
 
 
-def test_edit_whose_text_is_missing_raises_naming_the_variant() -> None:
-    with pytest.raises(ImagesError, match="known-bad x: edit expects its find text exactly once.*found 0"):
-        apply_edits("FROM a\n", [("RUN missing\n", "")], "known-bad x")
+def test_edit_whose_text_is_missing_raises_naming_the_tree() -> None:
+    with pytest.raises(ContextError, match="broken tree x: edit expects its find text exactly once, found it 0"):
+        apply_edits("FROM a\n", [("RUN missing\n", "")], "broken tree x")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nms_cpp
-from conformance.fixtures_nms import DEFAULT_LIB, build_default_library
+from conformance.nms.library import DEFAULT_LIB, build_default_library
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from conformance import CHECKS_DIR
-from conformance.fixtures_nms import NMS_DIR, build_default_library
+from conformance.nms.library import NMS_DIR, build_default_library
 
 CHECKS = [
-    f"{CHECKS_DIR / 'test_nms_robustness.py'}",
-    f"{CHECKS_DIR / 'test_nms_oracle.py'}::test_nms_keeps_the_same_indices_as_the_oracle",
-    f"{CHECKS_DIR / 'test_nms_oracle.py'}::test_tile_merge_gives_the_oracles_boxes",
+    f"{CHECKS_DIR / 'nms' / 'test_nms_robustness.py'}",
+    f"{CHECKS_DIR / 'nms' / 'test_nms_oracle.py'}::test_nms_keeps_the_same_indices_as_the_oracle",
+    f"{CHECKS_DIR / 'nms' / 'test_nms_oracle.py'}::test_tile_merge_gives_the_oracles_boxes",
 ]
 
 

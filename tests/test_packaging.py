@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import tomllib
 
-from conformance import REPO_ROOT
+from conformance import SOURCE_ROOT
 
 
 def _requirements() -> list[str]:
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((SOURCE_ROOT / "pyproject.toml").read_text())["project"]
     extras = project.get("optional-dependencies", {})
     return [*project["dependencies"], *(r for group in extras.values() for r in group)]
 
@@ -23,6 +23,6 @@ def test_every_torch_requirement_is_pinned_exactly() -> None:
 
 
 def test_suite_core_does_not_drag_the_application_stacks() -> None:
-    core = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    core = tomllib.loads((SOURCE_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     heavy = [r for r in core if re.match(r"^(torch|transformers|gliner|opencv|fastapi)", r)]
     assert not heavy, f"core dependencies {heavy} belong in an extra: `pip install .` must stay light"

@@ -1,4 +1,4 @@
-"""Self-proof of the profile check, and profile selection."""
+"""Profile loading (every problem names file and key) and profile selection from the device tree."""
 
 from __future__ import annotations
 
@@ -6,23 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import CHECKS_DIR, FIXTURES_DIR
-from conformance.device import probe_device
-from conformance.profiles import ProfileError, choose_profile, load_profile, load_profiles
-
-PROFILE_CHECKS = str(CHECKS_DIR / "test_profiles.py")
-
-
-def test_shipped_profiles_pass(run_checks) -> None:
-    result = run_checks(PROFILE_CHECKS)
-    result.assert_outcomes(passed=5)
-
-
-def test_profile_missing_a_threshold_fails_naming_file_and_field(run_checks) -> None:
-    result = run_checks(PROFILE_CHECKS, f"--profiles-dir={FIXTURES_DIR / 'profiles-bad'}")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*profiles-bad/orin-nx-16gb.yaml: thresholds: field 'tiled_fps_min' is missing*"])
-
+from conformance import FIXTURES_DIR
+from conformance.device.facts import probe_device
+from conformance.config.profiles import ProfileError, choose_profile, load_profile, load_profiles
 
 @pytest.mark.parametrize(("recording", "expected"), [
     ("orin-nx-16gb-jp62", "orin-nx-16gb"), ("orin-nx-8gb-jp621", "orin-nx-8gb"),
@@ -40,9 +26,9 @@ def test_unknown_forced_profile_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("name: x\n", "field 'thresholds' is missing"),
-    (": : :\n", "not valid YAML"),
-    ("- a list\n", "expected a mapping of fields"),
+    ("name: x\njetson: false\n", r"x.yaml: thresholds: is missing; expected a value"),
+    (": : :\n", "x.yaml: not valid YAML at line 1"),
+    ("- a list\n", "x.yaml: expected a mapping of fields, found list"),
 ])
 def test_malformed_profile_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "x.yaml"
@@ -55,7 +41,7 @@ def test_threshold_of_wrong_type_is_rejected(tmp_path: Path) -> None:
     source = (FIXTURES_DIR / "profiles" / "generic-host.yaml").read_text()
     path = tmp_path / "generic-host.yaml"
     path.write_text(source.replace("startup_s_max: 10", "startup_s_max: true"))
-    with pytest.raises(ProfileError, match="field 'startup_s_max' must be a number, but got True"):
+    with pytest.raises(ProfileError, match="generic-host.yaml: thresholds.startup_s_max: expected a number, found True"):
         load_profile(path)
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.tiled.synth import motion_scene, write_video
-from conformance import REPO_ROOT
-from conformance.fixtures_tiled import BUILD_DIR, ensure_assets
+from conformance.builders.scenes import motion_scene, write_video
+from conformance import SOURCE_ROOT
+from conformance.tiled.assets import ensure_detector, tiled_dir
 
 
 @pytest.fixture(scope="module")
 def assets() -> Path:
-    return ensure_assets()
+    return ensure_detector()
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cli(*args: str | Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.tiled", "--no-progress", *map(str, args)], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "app.tiled", "--no-progress", *map(str, args)], cwd=SOURCE_ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -63,7 +63,7 @@ def bad_engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     onnx = pytest.importorskip("onnx", reason="building the wrong-layout fixture needs onnx (the dev extra)")
     from onnx import TensorProto, helper
 
-    from app.tiled.model_builder import export_onnx
+    from conformance.builders.tiny_detector import export_onnx
 
     root = tmp_path_factory.mktemp("engines")
     b4 = export_onnx(root / "model_b4.onnx", batch=4, train_steps=0)
@@ -154,5 +154,5 @@ def test_failure_mid_run_leaves_nothing_behind(assets: Path, video: Path, tmp_pa
 
 
 def test_build_dir_is_git_ignored() -> None:
-    result = subprocess.run(["git", "check-ignore", "-q", str(BUILD_DIR / "tiny_yolo_b8.onnx")], cwd=REPO_ROOT)
+    result = subprocess.run(["git", "check-ignore", "-q", str(tiled_dir() / "tiny_yolo_b8.onnx")], cwd=SOURCE_ROOT)
     assert result.returncode == 0, "build/tiled/ must be git-ignored: generated models are never committed"

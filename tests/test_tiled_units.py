@@ -277,7 +277,7 @@ def test_runtime_never_imports_torch() -> None:
     import sys
 
     code = ("import sys, app.tiled.cli, app.tiled.video, app.tiled.pipeline, app.tiled.engines, app.tiled.track, "
-            "app.tiled.synth, app.tiled.tensorrt_engine; "
+            "app.tiled.tensorrt_engine; "
             "bad = sorted(m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules); print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]", f"the runtime imported {out.stdout.strip()}; expected none (issue 4)"
@@ -285,9 +285,9 @@ def test_runtime_never_imports_torch() -> None:
 
 @pytest.fixture(scope="module")
 def tiled_onnx() -> Path:
-    from conformance.fixtures_tiled import ensure_assets
+    from conformance.tiled.assets import ensure_detector
 
-    return ensure_assets()
+    return ensure_detector()
 
 
 def test_fp16_engines_get_an_fp16_batch() -> None:

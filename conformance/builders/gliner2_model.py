@@ -1,0 +1,118 @@
+"""Build an offline tiny GLiNER2 model: ``python -m conformance.builders.gliner2_model OUTDIR``.
+
+A WordPiece tokenizer trained on a few sentences, a 2-layer BERT encoder of width 32 and random
+weights (REFERENCE.md, "Offline tiny model"). It goes through the library's real save and load code;
+its labels are random, so tests assert shapes and types, never content. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+#: Sentences the tokenizer is trained on; the vocabulary covers the words the tests send.
+CORPUS = (
+    "Apple released the new iPhone in California on Monday.",
+    "Barack Obama was born in Hawaii and studied at Harvard.",
+    "The meeting with Google and Microsoft is in Paris next week.",
+    "Tim Cook announced a price of 999 dollars for the phone.",
+    "The weather in Berlin was great, the customer was happy with the product.",
+    "Jetson Orin runs the detector and the entity extraction service.",
+)
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+REQUIRED_FILES = ("config.json", "encoder_config/config.json", "model.safetensors",
+                  "tokenizer.json")
+
+
+class TinyModelError(RuntimeError):
+    """The tiny model could not be built or does not load back."""
+
+
+def build_tokenizer(corpus: Sequence[str] = CORPUS, vocab_size: int = 300) -> Any:
+    """A BERT-style fast tokenizer trained on ``corpus`` (tokenizers WordPiece)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(list(corpus), trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
+
+
+def build(outdir: Path, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
+    """Write the tiny model to ``outdir`` (atomically: a temp dir renamed into place)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import BertConfig
+
+    from gliner2 import ExtractorConfig, GLiNER2
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer()
+    encoder_config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+        num_attention_heads=2, intermediate_size=hidden * 2,
+        # Room for MAX_TEXT_CHARS (10,000 characters) plus the schema prompt: BERT's absolute
+        # positions make a longer input a hard error, unlike the relative ones of real checkpoints.
+        max_position_embeddings=4096)
+    # Both encoder_config and tokenizer are given, else the constructor reaches for the hub.
+    config = ExtractorConfig(model_name="orin-kit/gliner2-tiny", max_width=8,
+                             counting_layer="count_lstm")
+    model = GLiNER2(config, encoder_config=encoder_config, tokenizer=tokenizer)
+    outdir = Path(outdir)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        model.save_pretrained(str(tmp))
+        missing = [f for f in REQUIRED_FILES if not (tmp / f).is_file()]
+        if missing:
+            raise TinyModelError(f"save_pretrained wrote no {', '.join(missing)} in {tmp}")
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        tmp.rename(outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return outdir
+
+
+def is_built(outdir: Path) -> bool:
+    """True when every file the loader needs is there."""
+    return all((Path(outdir) / f).is_file() for f in REQUIRED_FILES)
+
+
+def ensure(outdir: Path) -> Path:
+    """Build the tiny model unless it is already there (idempotent, for make setup and fixtures)."""
+    return Path(outdir) if is_built(outdir) else build(outdir)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.builders.gliner2_model",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("outdir", type=Path, help="directory to write the model to")
+    parser.add_argument("--force", action="store_true", help="rebuild even if present")
+    args = parser.parse_args(argv)
+    try:
+        path = build(args.outdir) if args.force else ensure(args.outdir)
+    except (OSError, TinyModelError) as exc:
+        print(f"error: tiny model not built in {args.outdir}: {exc}", file=sys.stderr)
+        return 1
+    print(f"tiny GLiNER2 model ready in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

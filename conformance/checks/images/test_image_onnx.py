@@ -1,0 +1,40 @@
+"""No ONNX Runtime in the images: no onnxruntime distribution installed, and importing the app loads none
+(seed 000 "ONNX Runtime Decision": `free(): invalid pointer` after inference on Orin)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.docker.images import BuiltImage
+from conformance.docker.containers import run_once
+
+pytestmark = pytest.mark.docker
+
+LIST_DISTS = ("import importlib.metadata as m, json; print(json.dumps(sorted({d.metadata['Name'] for d in "
+              "m.distributions() if (d.metadata['Name'] or '').lower().startswith('onnxruntime')})))")
+
+
+def test_no_onnxruntime_distribution_installed(built_image: BuiltImage) -> None:
+    result = run_once(built_image.tag, ["python3", "-c", LIST_DISTS])
+    assert result.returncode == 0, f"listing distributions failed in {built_image.tag}: {result.stderr[-500:]}"
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not found, (
+        f"{built_image.tag} has {', '.join(found)} installed, expected no onnxruntime distribution; fix: "
+        "`pip uninstall -y onnxruntime onnxruntime-gpu` after the last install that may pull it "
+        "(seed 000 'ONNX Runtime Decision')")
+
+
+def test_importing_app_loads_no_onnxruntime(built_image: BuiltImage) -> None:
+    module = built_image.spec.app_module
+    code = (f"import sys, json; import {module}; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'onnxruntime')))")
+    result = run_once(built_image.tag, ["python3", "-c", code])
+    assert result.returncode == 0, (
+        f"`import {module}` fails in {built_image.tag}: {result.stderr.strip()[-600:]}; expected the app to "
+        "import without onnxruntime (seed 000 'gliner Lazy-Import Patch')")
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not loaded, (
+        f"`import {module}` loaded {', '.join(loaded[:5])} in {built_image.tag}, expected no onnxruntime "
+        "module; fix: patch gliner's __init__ to import .model lazily (seed 000 'gliner Lazy-Import Patch')")

@@ -1,0 +1,44 @@
+"""The stand-in base images a local engine builds (`fixtures/engine/stand_in_bases.yaml`)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import Field
+
+from conformance import FIXTURES_DIR
+from conformance.config import Model, load
+
+STAND_IN_SPEC = FIXTURES_DIR / "engine" / "stand_in_bases.yaml"
+
+
+class BaseEntry(Model):
+    tag: str
+    packages: tuple[str, ...]
+    parent: str | None = Field(default=None, alias="from")
+
+
+class StandInFile(Model):
+    suite: str
+    mirror: str
+    bases: tuple[BaseEntry, ...]
+
+
+class BaseSpec(Model):
+    """One stand-in base; `digest` hashes its spec, so a changed spec rebuilds the base."""
+
+    tag: str
+    packages: tuple[str, ...]
+    parent: str | None
+    digest: str
+
+
+def load_base_specs(path: Path = STAND_IN_SPEC) -> tuple[str, str, list[BaseSpec]]:
+    """(suite, mirror, bases) of the stand-in base file; raises ConfigError naming file and key."""
+    data = load(path, StandInFile)
+    specs = []
+    for entry in data.bases:
+        digest = hashlib.sha256(repr((data.suite, data.mirror, entry.packages, entry.parent)).encode()).hexdigest()
+        specs.append(BaseSpec(tag=entry.tag, packages=entry.packages, parent=entry.parent, digest=digest[:16]))
+    return data.suite, data.mirror, specs

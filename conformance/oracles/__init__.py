@@ -1,1 +1,0 @@
-"""Independent, deliberately simple reference implementations that the checks compare products against."""
