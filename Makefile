@@ -11,9 +11,10 @@ SETUP_TARGETS :=
 help:
 	@echo "make conformance  set up, then run the conformance suite for the detected profile (reports/)"
 	@echo "make test         set up, then run the project's own tests and the suite (what CI runs)"
-	@echo "make bench        run the benchmarks and save their figures under reports/benchmarks/"
+	@echo "make bench        run the benchmarks (kept under reports/benchmarks/runs/), compare with the baseline"
 	@echo "make engine       (root) install and start a local Docker engine, build the stand-in bases"
 	@echo "make doctor       print what this machine can run and why"
+	@echo "make compose-up   bring the reference stack up with docker compose (compose-down stops it)"
 	@echo "make setup        virtualenv in .venv, the package with all extras, every generated fixture"
 
 venv: .venv/.installed
@@ -25,15 +26,26 @@ venv: .venv/.installed
 
 setup: venv $(SETUP_TARGETS)
 
+# Python may cache bytecode in the suite's runs: without it each pytest subprocess (the self-proofs run ~100)
+# recompiles and re-rewrites the assertions of every plugin module, seconds each time.
+unexport PYTHONDONTWRITEBYTECODE
+
+# A newcomer's first run certifies the images: the engine and stand-in bases come up first where this may
+# (root), else one line names the command to run (the docker checks skip, saying the same).
 conformance: setup
+	$(PY) -m conformance engine ensure
 	$(PY) -m pytest conformance --benchmark-disable --junitxml=reports/conformance.xml $(PYTEST_ARGS)
 
 test: setup
+	$(PY) -m conformance engine ensure
 	$(PY) -m pytest tests conformance --benchmark-disable --junitxml=reports/tests.xml $(PYTEST_ARGS)
 
+# Every run is kept by pytest-benchmark under reports/benchmarks/runs/ (never overwritten), then compared with
+# its key's baseline: exit 1 only on a regression a re-run confirmed (docs/reports.md).
 bench: setup
-	$(PY) -m pytest tests conformance -m benchmark --benchmark-only --benchmark-columns=min,median,mean,rounds \
-		--benchmark-json=reports/benchmarks/latest.json $(PYTEST_ARGS)
+	$(PY) -m conformance bench run -- tests conformance -m benchmark --benchmark-columns=min,median,mean,rounds \
+		$(PYTEST_ARGS)
+	$(PY) -m conformance bench compare
 
 engine: venv
 	$(PY) -m conformance engine up --install

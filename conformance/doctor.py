@@ -9,6 +9,7 @@ from pathlib import Path
 from conformance.docker.bases import stand_in_tags
 from conformance.docker.builder import detect_builder
 from conformance.docker.engine import EngineError, docker_clients, docker_host, engine_problem
+from conformance.device.recordings import Recording
 from conformance.tiers import TIERS, Capabilities
 from conformance.config.profiles import ProfileError, choose_profile
 
@@ -40,8 +41,16 @@ def _engine_findings() -> list[Finding]:
     return findings
 
 
-def diagnose(root: Path | str = "/", forced_profile: str | None = None) -> list[Finding]:
-    capabilities = Capabilities(device_root=Path(root))
+def diagnose(root: Path | str = "/", forced_profile: str | None = None,
+             simulate: str | None = None) -> list[Finding]:
+    """What this machine (or the device tree under root, or the recording `simulate`) can run, and why."""
+    if simulate is not None:
+        with Recording.open(simulate) as recording:
+            return _diagnose(Capabilities(recording=recording), forced_profile)
+    return _diagnose(Capabilities(device_root=Path(root)), forced_profile)
+
+
+def _diagnose(capabilities: Capabilities, forced_profile: str | None) -> list[Finding]:
     device = capabilities.device
     findings = _engine_findings()
     findings.append(Finding("gpu", "none" if capabilities.problem("gpu") else "CUDA device visible",
@@ -64,7 +73,8 @@ def diagnose(root: Path | str = "/", forced_profile: str | None = None) -> list[
     findings.append(Finding("tiers", "core, benchmark" + "".join(f", {t}" for t in runnable),
                             "skipped here: " + (", ".join(t for t in TIERS if t not in runnable) or "none")))
     if capabilities.simulated:
-        findings.append(Finding("SIMULATED", f"device data read from {root}", "not a measurement of an Orin"))
+        findings.append(Finding("SIMULATED", f"device data from {capabilities.device_source}",
+                                "not a measurement of an Orin"))
     return findings
 
 

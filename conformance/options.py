@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import FIXTURES_DIR, IMAGES_DIR
+from conformance import FIXTURES_DIR, IMAGES_DIR, SOURCE_ROOT
 from conformance.config.profiles import PROFILES_DIR
 from conformance.config.tiled import TILED_CRITERIA
 from conformance.nms.examples import DEFAULT_EXAMPLES
@@ -26,6 +26,8 @@ def add_options(parser: pytest.Parser) -> None:
     _nms(group)
     _tiled(group)
     _service(group)
+    _device(group)
+    _docs(group)
 
 
 def _core(group: pytest.OptionGroup) -> None:
@@ -36,8 +38,6 @@ def _core(group: pytest.OptionGroup) -> None:
                     help="directory of device profiles (default: the kit's own)")
     group.addoption("--reports-dir", metavar="DIR", type=Path, default=Path("reports"),
                     help="where JUnit XML, summaries and benchmark figures go (default: ./reports)")
-    group.addoption("--device-root", metavar="DIR", type=Path, default=Path("/"),
-                    help="read device files under DIR instead of / (a recorded device: results are SIMULATED)")
     group.addoption("--run-slow", action="store_true", default=False,
                     help="also run checks marked slow (soak, long video)")
     group.addoption("--ignore-deviations", action="store_true", default=False,
@@ -51,7 +51,13 @@ def _images(group: pytest.OptionGroup) -> None:
     group.addoption("--images-dir", metavar="DIR", type=Path, default=IMAGES_DIR,
                     help="tree of images to certify, laid out like the kit's images/ (default: the kit's own)")
     group.addoption("--image", metavar="TAG", default=None,
-                    help="certify this already built image instead of building one")
+                    help="certify this already built image instead of building one; an image without the kit's "
+                         "org.orin-kit.image label needs --image-kind or --image-spec")
+    group.addoption("--image-kind", metavar="NAME", default=None,
+                    help="with --image: the image is like the kit's image NAME (gliner2, yolo-tiled)")
+    group.addoption("--image-spec", metavar="FILE", type=Path, default=None,
+                    help="with --image: a YAML description of the image (port, has_torch, must_be_absent, ...; "
+                         "docs/images.md)")
     group.addoption("--build-timeout", metavar="S", type=float, default=3600.0,
                     help="give up on one image build after S seconds (default: %(default)s)")
     group.addoption("--buildkit-probe", metavar="DIR", type=Path, default=FIXTURES_DIR / "engine" / "buildkit-probe",
@@ -77,10 +83,15 @@ def _tiled(group: pytest.OptionGroup) -> None:
                     help="tracker factory under test, called with no arguments (default: %(default)s)")
     group.addoption("--tiled-engine-loader", metavar="SPEC", default="app.tiled.engines:load_engine",
                     help="engine loader used by the FPS/memory checks, (path) -> Engine (default: %(default)s)")
+    group.addoption("--tiled-slicer", metavar="SPEC", default="app.tiled.slicing:BatchSlicer",
+                    help="tile batch slicer under test, (batch, (h, w)) -> slicer (default: %(default)s)")
     group.addoption("--tiled-onnx", metavar="PATH", type=Path, default=None,
                     help="the CPU engine's ONNX model (default: the kit's tiny detector, built if missing)")
     group.addoption("--tiled-reference-weights", metavar="PATH", type=Path, default=None,
                     help="torch weights of the detector, the parity reference (default: beside --tiled-onnx, .pt)")
+    group.addoption("--tiled-float-onnx", metavar="PATH", type=Path, default=None,
+                    help="the float export --tiled-onnx was prepared from, the bit-exact parity reference "
+                         "(default: beside --tiled-onnx, NAME_float.onnx)")
     group.addoption("--tiled-trt-engine", metavar="PATH", type=Path, default=None,
                     help="a TensorRT engine of the same model for the parity check on a GPU/Jetson")
     group.addoption("--tiled-criteria", metavar="PATH", type=Path, default=TILED_CRITERIA,
@@ -101,8 +112,37 @@ def _service(group: pytest.OptionGroup) -> None:
                          "fixtures/gliner2/")
     group.addoption("--gliner2-model", default=None,
                     help="MODEL_PATH of the local service (default: the offline tiny model, built if missing)")
+    group.addoption("--gliner2-bench-model", default=None,
+                    help="MODEL_PATH of the local services the throughput benchmark compares (default: the "
+                         "offline bench-size model, 12 layers x 768, built if missing)")
     group.addoption("--gliner2-python-cmd", default=None,
                     help="command that runs the Python to probe for onnxruntime, e.g. "
                          "'docker exec CTR python3' (default: this interpreter)")
     group.addoption("--gliner2-pythonpath", default=None,
                     help="directories put first on PYTHONPATH of the import probe")
+
+
+def _device(group: pytest.OptionGroup) -> None:
+    group.addoption("--simulate-device", metavar="NAME", default=None,
+                    help="replay the recorded device NAME (fixtures/devices/NAME, or a path) for every device probe, "
+                         "host and container alike: every result is SIMULATED and no container runs with the "
+                         "nvidia runtime (docs/device.md)")
+    group.addoption("--live-image-probes", action="store_true", default=False,
+                    help="with --simulate-device: run the GPU probe for real inside the images built here (without "
+                         "the nvidia runtime) instead of replaying it; the probe's own proof on a real container")
+    group.addoption("--native-python", metavar="CMD", default="python3",
+                    help="the host's Python that runs the tiled app natively for the FPS and memory comparison on "
+                         "an Orin (needs the app's dependencies and TensorRT; default: %(default)s)")
+    group.addoption("--tegrastats", metavar="CMD", default="tegrastats --interval 200",
+                    help="the tegrastats command the device runs sample (default: %(default)s)")
+    group.addoption("--gpu-reference-detector", metavar="PATH", type=Path, default=None,
+                    help="gpu tier: torch weights whose CPU output is the reference (default: the same tiny detector "
+                         "that runs on CUDA)")
+    group.addoption("--gpu-reference-gliner2", metavar="DIR", type=Path, default=None,
+                    help="gpu tier: GLiNER2 model whose CPU output is the reference (default: the same tiny model "
+                         "that runs on CUDA)")
+
+
+def _docs(group: pytest.OptionGroup) -> None:
+    group.addoption("--readme", metavar="PATH", type=Path, default=SOURCE_ROOT / "README.md",
+                    help="README whose usage the docs check reads (default: the kit's own)")

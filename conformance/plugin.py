@@ -6,16 +6,25 @@ Wired from the repository's root `conftest.py`; elsewhere load it with `-p confo
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conformance import CHECKS_DIR
+from conformance import CHECKS_DIR, work_dir
+from conformance.config import ConfigError
 from conformance.config.deviations import load_deviations
+from conformance.config.images import load_variants
 from conformance.config.profiles import Profile, ProfileChoice, ProfileError, choose_profile
 from conformance.device.facts import DeviceInfo
+from conformance.device.recordings import Recording, RecordingError
+from conformance.docker.containers import forbid_runtime
 from conformance.docker.bases import stand_in_tags
 from conformance.docker.builder import Builder, detect_builder
+from conformance.docker.images import ImageBuilds
+from conformance.docker.prebuilt import Prebuilt, PrebuiltImageError, describe
 from conformance.options import add_options
 from conformance.reports.summary import ConformanceReport
 from conformance.tiers import TIERS, Capabilities
@@ -23,12 +32,14 @@ from conformance.tiers import TIERS, Capabilities
 MARKERS = {
     "docker": "needs a Docker engine with BuildKit; where none runs: `python -m conformance engine up --install`",
     "gpu": "needs a CUDA GPU (TensorRT, CUDA torch); any NVIDIA machine, Orin included",
-    "jetson": "needs a real Orin (L4T, nvidia runtime, tegrastats), or --device-root for a SIMULATED run",
+    "jetson": "needs a real Orin (L4T, nvidia runtime, tegrastats), or --simulate-device NAME for a SIMULATED run",
     "benchmark": "measures with pytest-benchmark; thresholds come from the device profile",
     "slow": "takes long (soak, long video); opt in with --run-slow",
 }
 
 CAPABILITIES = pytest.StashKey[Capabilities]()
+#: What the --image TAG is (None without --image), settled before collection.
+PREBUILT = pytest.StashKey["Prebuilt | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,14 +49,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    device_root: Path = config.getoption("device_root")
-    if not device_root.is_dir():
-        raise pytest.UsageError(f"--device-root {device_root}: not a directory; expected a filesystem root such "
-                                "as / or a recording under fixtures/devices/")
-    capabilities = Capabilities(device_root=device_root)
+    recording = None
+    if simulate := config.getoption("simulate_device"):
+        try:
+            recording = Recording.open(simulate)
+        except (RecordingError, ConfigError) as error:
+            raise pytest.UsageError(str(error)) from None
+        # A SIMULATED run replays every device fact: it must never start a container on a GPU runtime.
+        forbid_runtime("nvidia", f"this run is SIMULATED from {recording.label()}")
+    elif config.getoption("live_image_probes"):
+        raise pytest.UsageError("--live-image-probes: only with --simulate-device NAME (on an Orin the probes "
+                                "always run for real)")
+    capabilities = Capabilities(recording=recording)
     config.stash[CAPABILITIES] = capabilities
     config.pluginmanager.register(ConformanceReport(config, lambda: _choose(config), capabilities),
                                   "conformance-report")
+    config.stash[PREBUILT] = _describe_given_image(config, capabilities)
+
+
+def _chosen_variant(config: pytest.Config, capabilities: Capabilities) -> str:
+    chosen = config.getoption("image_variant")
+    if chosen:
+        return str(chosen)
+    return "jetson" if capabilities.device.is_jetson and not capabilities.simulated else "generic"
+
+
+def _describe_given_image(config: pytest.Config, capabilities: Capabilities) -> Prebuilt | None:
+    """What --image TAG is; a one-line usage error when the kit cannot tell and the user did not say."""
+    tag, kind, spec_file = (config.getoption(name) for name in ("image", "image_kind", "image_spec"))
+    if not tag:
+        if kind or spec_file:
+            raise pytest.UsageError("--image-kind and --image-spec describe an image given with --image TAG")
+        return None
+    if problem := capabilities.problem("docker"):
+        raise pytest.UsageError(f"--image {tag}: cannot inspect it: {problem}")
+    try:
+        return describe(detect_builder().docker, tag, load_variants()[1], _chosen_variant(config, capabilities),
+                        kind, spec_file)
+    except PrebuiltImageError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    capabilities = config.stash.get(CAPABILITIES, None)
+    if capabilities is not None and capabilities.recording is not None:
+        capabilities.recording.close()
 
 
 def _choose(config: pytest.Config) -> ProfileChoice:
@@ -84,15 +132,62 @@ def check_id(item: pytest.Item) -> str | None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     capabilities = item.config.stash[CAPABILITIES]
     if capabilities.simulated:
-        item.user_properties.append(("SIMULATED", f"device data read from {capabilities.device_root}"))
+        item.user_properties.append(("SIMULATED", f"device data from {capabilities.device_source}; not a "
+                                                   "measurement of an Orin"))
     for tier in TIERS:
         if item.get_closest_marker(tier) and (problem := capabilities.problem(tier)):
             pytest.skip(f"{tier}: {problem}")
-    if item.get_closest_marker("slow") and not item.config.getoption("run_slow"):
+    # A SIMULATED jetson check replays recorded facts: instant, so `slow` (soak, restarts) needs no opt-in.
+    replayed = capabilities.simulated and item.get_closest_marker("jetson") is not None
+    if item.get_closest_marker("slow") and not item.config.getoption("run_slow") and not replayed:
         pytest.skip("slow: opt in with --run-slow")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Generator[None, Any, Any]:
+    """In a SIMULATED run every result says so, per check: `PASSED (SIMULATED)` with -v."""
+    status = yield
+    capabilities = config.stash.get(CAPABILITIES, None)
+    if capabilities is None or not capabilities.simulated or not status or not isinstance(status, tuple):
+        return status
+    category, letter, word = status
+    if isinstance(word, tuple) and word and word[0]:
+        return category, letter, (f"{word[0]} (SIMULATED)", word[1])
+    if isinstance(word, str) and word:
+        return category, letter, f"{word} (SIMULATED)"
+    return status
+
+
 # --- fixtures ----------------------------------------------------------------------------------------
+
+class SpeedGate:
+    """Whether this run holds the speed of the machine it runs on to a threshold.
+
+    `make bench` (pytest-benchmark enabled) does: it measures, and a miss fails. `make test` runs with
+    `--benchmark-disable` on a shared CI machine: the benchmark checks still run their workload and every
+    assertion about correctness, and record their figures, but a timing taken on a busy machine is not a
+    verdict, so a miss is recorded (`speed_not_gated`) instead of failing. Device checks that judge recorded or
+    measured device facts do not use this: they always gate.
+    """
+
+    def __init__(self, enforced: bool, record: Callable[[str, object], None]) -> None:
+        self.enforced = enforced
+        self._record = record
+
+    def require(self, ok: bool, message: str) -> None:
+        __tracebackhide__ = True
+        if self.enforced:
+            assert ok, message
+        elif not ok:
+            self._record("speed_not_gated", f"make bench would fail this: {message}")
+
+
+@pytest.fixture
+def speed_gate(request: pytest.FixtureRequest, record_property: Callable[[str, object], None]) -> SpeedGate:
+    """The run's speed gate (see SpeedGate): enforced when pytest-benchmark measures (`make bench`)."""
+    benchmark = request.getfixturevalue("benchmark")
+    return SpeedGate(not benchmark.disabled, record_property)
+
 
 @pytest.fixture(scope="session")
 def reports_dir(pytestconfig: pytest.Config) -> Path:
@@ -103,7 +198,7 @@ def reports_dir(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def device(pytestconfig: pytest.Config) -> DeviceInfo:
-    """The device as probed under --device-root (default /)."""
+    """The device as probed on this machine (/), or as recorded with --simulate-device NAME."""
     return pytestconfig.stash[CAPABILITIES].device
 
 
@@ -120,10 +215,7 @@ def profile(profile_choice: ProfileChoice) -> Profile:
 
 @pytest.fixture(scope="session")
 def image_variant(pytestconfig: pytest.Config, device: DeviceInfo) -> str:
-    chosen = pytestconfig.getoption("image_variant")
-    if chosen:
-        return str(chosen)
-    return "jetson" if device.is_jetson and not pytestconfig.stash[CAPABILITIES].simulated else "generic"
+    return _chosen_variant(pytestconfig, pytestconfig.stash[CAPABILITIES])
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +244,17 @@ def docker_builder(pytestconfig: pytest.Config) -> Builder:
 def docker_cli(docker_builder: Builder) -> str:
     """Path of the docker client (skips where there is no engine, through docker_builder)."""
     return docker_builder.docker
+
+
+@pytest.fixture(scope="session")
+def image_builds(docker_builder: Builder, images_dir: Path, image_variant: str, reports_dir: Path,
+                 tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> ImageBuilds:
+    """The images of --images-dir for the session's variant, each built at most once per session; shared by
+    the areas that run them (the image checks, the compose stack), so a session builds each image once."""
+    variants, specs = load_variants()
+    return ImageBuilds(docker_builder, images_dir, variants[image_variant], specs, reports_dir / "images",
+                       tmp_path_factory.mktemp("image-builds"), work_dir() / "wheelhouse",
+                       float(pytestconfig.getoption("build_timeout")))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """What this machine can run: one probe per tier marker, each returning None or a one-line reason.
 
 A reason says what is missing and what to install or run, because it becomes the skip message of every
-check of that tier (DESIGN.md, "Tiers": never silently, never as a pass).
+check of that tier: never silently, never as a pass.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from conformance.docker.builder import detect_builder
 from conformance.docker.engine import EngineError, engine_problem
 from conformance.device.facts import DeviceInfo, missing_gpu_nodes, probe_device
+from conformance.device.recordings import Recording
 
 TIERS = ("docker", "gpu", "jetson")
 
@@ -37,10 +38,19 @@ def gpu_problem(root: Path = Path("/")) -> str | None:
 
 @dataclass
 class Capabilities:
-    """Lazily probed once per session; `problem(tier)` is None when the tier can run."""
+    """Lazily probed once per session; `problem(tier)` is None when the tier can run.
+
+    With a `recording` (`--simulate-device NAME`) every device fact comes from it: `device_root` is its
+    resolved filesystem root and every result is SIMULATED.
+    """
 
     device_root: Path = Path("/")
+    recording: Recording | None = None
     _cache: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.recording is not None:
+            self.device_root = self.recording.root
 
     @cached_property
     def device(self) -> DeviceInfo:
@@ -49,7 +59,14 @@ class Capabilities:
     @property
     def simulated(self) -> bool:
         """Device data comes from a recording, not this machine: results are SIMULATED."""
-        return self.device_root.resolve() != Path("/")
+        return self.recording is not None or self.device_root.resolve() != Path("/")
+
+    @property
+    def device_source(self) -> str:
+        """Where the device facts come from, for headers and per-check labels."""
+        if self.recording is not None:
+            return f"{self.recording.label()}, {self.recording.source}"
+        return str(self.device_root)
 
     def problem(self, tier: str) -> str | None:
         if tier not in self._cache:
@@ -71,6 +88,6 @@ class Capabilities:
             if self.device.is_jetson:
                 return None
             hint = ("" if self.simulated else
-                    "; run on an Orin, or pass --device-root fixtures/devices/orin-nx-16gb-jp62 for a SIMULATED run")
+                    "; run on an Orin, or pass --simulate-device orin-nx-16gb for a SIMULATED run")
             return self.device.why_not_jetson() + hint
         raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")

@@ -12,6 +12,10 @@ Usage::
 
 The library is loaded lazily from next to this file (``make -C nms_cpp`` builds it); ``load_library``
 loads another build (a sanitizer build, a known-bad variant) for the conformance checks.
+
+Arguments are checked strictly (``nms_cpp._args``): a value the C ABI cannot take exactly is a
+``ValueError`` or ``TypeError`` (``NmsInputError`` / ``NmsTypeError``) whose message starts with the
+argument's name, never a silently converted call. Arrays are converted to float32 / int32.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
+from nms_cpp import _args
+from nms_cpp._args import NmsError, NmsInputError, NmsTypeError, Status, show
+
 __all__ = [
     "ABI_VERSION",
     "DEFAULT_LIBRARY",
@@ -33,6 +40,7 @@ __all__ = [
     "NmsError",
     "NmsInputError",
     "NmsLibrary",
+    "NmsTypeError",
     "Status",
     "load_library",
     "merge_tiles",
@@ -43,46 +51,16 @@ __all__ = [
 ABI_VERSION = 1
 #: The release build, next to this file.
 DEFAULT_LIBRARY = Path(__file__).resolve().parent / "libnms_merger.so"
-_MAX_BOXES = 16_777_216
-_UNLIMITED = -1
+MAX_BOXES = 16_777_216  # NMS_MAX_BOXES
+MAX_TILES = 1_048_576  # NMS_MAX_TILES
 _BUILD_HINT = "build it with `make -C nms_cpp` (or `make setup` at the repository root)"
+_METHODS = {"nms": 0, "greedy_nmm": 1}
+_METRICS = {"iou": 0, "ios": 1}
 
 Method = Literal["nms", "greedy_nmm"]
 MatchMetric = Literal["iou", "ios"]
 ArrayLike = npt.ArrayLike
 PathLike = Union[str, Path]
-
-
-class Status:
-    """Status codes of the C ABI (``nms_status`` in nms_merger.h)."""
-
-    OK = 0
-    NULL_POINTER = 1
-    BAD_COUNT = 2
-    NONFINITE_BOX = 3
-    INVERTED_BOX = 4
-    NONFINITE_SCORE = 5
-    BAD_THRESHOLD = 6
-    BAD_TILE_ID = 7
-    NONFINITE_OFFSET = 8
-    BAD_METHOD = 9
-    BAD_METRIC = 10
-    CAPACITY = 11
-    OUT_OF_MEMORY = 12
-    INTERNAL = 13
-
-
-class NmsError(Exception):
-    """Base class of the errors raised by this package."""
-
-
-class NmsInputError(NmsError, ValueError):
-    """Invalid input; ``index`` is the offending box (or tile) index when one is to blame, else None."""
-
-    def __init__(self, message: str, status: int = Status.OK, index: Optional[int] = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.index = index
 
 
 class LibraryNotFoundError(NmsError, OSError):
@@ -119,13 +97,15 @@ class MergeResult:
         return int(self.indices.shape[0])
 
 
-_f32p = ctypes.POINTER(ctypes.c_float)
-_i32p = ctypes.POINTER(ctypes.c_int32)
-_i64p = ctypes.POINTER(ctypes.c_int64)
+_ptr = ctypes.c_void_p
+_i64 = ctypes.c_int64
+_i32 = ctypes.c_int32
+_f64 = ctypes.c_double
 
 
-def _ptr(a: np.ndarray, kind: Any) -> Any:
-    return a.ctypes.data_as(kind)
+def _addr(a: np.ndarray) -> int:
+    address: int = a.__array_interface__["data"][0]  # about twice as fast as a.ctypes.data_as
+    return address
 
 
 class NmsLibrary:
@@ -147,16 +127,11 @@ class NmsLibrary:
             lib.nms_status_message.restype = ctypes.c_char_p
             lib.nms_status_message.argtypes = [ctypes.c_int32]
             lib.nms_greedy.restype = ctypes.c_int32
-            lib.nms_greedy.argtypes = [
-                _f32p, _f32p, _i32p, ctypes.c_int64, ctypes.c_double, ctypes.c_double, ctypes.c_int64,
-                ctypes.c_int32, _i64p, ctypes.c_int64, _i64p, _i64p,
-            ]
+            # Pointers as c_void_p (addresses from numpy); counts int64, flags int32, thresholds double.
+            lib.nms_greedy.argtypes = [_ptr, _ptr, _ptr, _i64, _f64, _f64, _i64, _i32, _ptr, _i64, _ptr, _ptr]
             lib.nms_merge_tiles.restype = ctypes.c_int32
-            lib.nms_merge_tiles.argtypes = [
-                _f32p, _f32p, _i32p, _i32p, ctypes.c_int64, _f32p, ctypes.c_int64, ctypes.c_int32,
-                ctypes.c_int32, ctypes.c_double, ctypes.c_int32, _f32p, _f32p, _i32p, _i64p,
-                ctypes.c_int64, _i64p, _i64p,
-            ]
+            lib.nms_merge_tiles.argtypes = [_ptr, _ptr, _ptr, _ptr, _i64, _ptr, _i64, _i32, _i32, _f64, _i32,
+                                            _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr]
         except AttributeError as exc:
             raise LibraryNotFoundError(f"{self.path} is not libnms_merger ({exc}); {_BUILD_HINT}") from exc
         version = int(lib.nms_abi_version())
@@ -189,21 +164,21 @@ class NmsLibrary:
         class_agnostic: bool = False,
     ) -> npt.NDArray[np.int64]:
         """Greedy NMS; returns kept input indices in rank order. See ``nms_cpp.nms``."""
-        b, s, c = _boxes_scores_classes(boxes, scores, class_ids)
+        b, s, c, given = _boxes_scores_classes(boxes, scores, class_ids)
         n = b.shape[0]
-        if max_detections is not None and (isinstance(max_detections, bool) or int(max_detections) < 0):
-            raise NmsInputError(f"max_detections must be None or an int >= 0, but got {max_detections!r}")
-        max_det = _UNLIMITED if max_detections is None else int(max_detections)
-        iou = _threshold("iou_threshold", iou_threshold)
-        sthr = _threshold("score_threshold", score_threshold)
+        max_det = _args.optional_count("max_detections", max_detections)
+        iou = _args.fraction("iou_threshold", iou_threshold)
+        sthr = _args.fraction("score_threshold", score_threshold)
+        agnostic = _args.flag("class_agnostic", class_agnostic)
         out = np.empty(max(n, 1), dtype=np.int64)
         count = ctypes.c_int64(0)
         bad = ctypes.c_int64(-1)
         status = self._lib.nms_greedy(
-            _ptr(b, _f32p), _ptr(s, _f32p), None if c is None else _ptr(c, _i32p), n, iou, sthr, max_det,
-            int(bool(class_agnostic)), _ptr(out, _i64p), n, ctypes.byref(count), ctypes.byref(bad),
+            _addr(b), _addr(s), None if c is None else _addr(c), n, iou, sthr, max_det, int(agnostic), _addr(out),
+            n, ctypes.byref(count), ctypes.byref(bad),
         )
-        self._raise_for(status, bad.value, b, s, None)
+        if status != Status.OK:
+            self._raise_for(status, bad.value, given, None)
         return out[: count.value].copy()
 
     def merge_tiles(
@@ -219,21 +194,14 @@ class NmsLibrary:
         class_agnostic: bool = False,
     ) -> MergeResult:
         """Tile merge; see ``nms_cpp.merge_tiles``."""
-        b, s, c = _boxes_scores_classes(boxes, scores, class_ids)
+        b, s, c, given = _boxes_scores_classes(boxes, scores, class_ids)
         n = b.shape[0]
-        t = _int32_vector("tile_ids", tile_ids, n)
-        off = np.ascontiguousarray(tile_offsets, dtype=np.float32)
-        if off.ndim == 1 and off.shape[0] == 0:
-            off = off.reshape(0, 2)
-        if off.ndim != 2 or off.shape[1] != 2:
-            raise NmsInputError(f"tile_offsets must have shape (T, 2) as (x0, y0), but got {off.shape}")
-        methods = {"nms": 0, "greedy_nmm": 1}
-        metrics = {"iou": 0, "ios": 1}
-        if method not in methods:
-            raise NmsInputError(f"method must be one of {sorted(methods)}, but got {method!r}")
-        if match_metric not in metrics:
-            raise NmsInputError(f"match_metric must be one of {sorted(metrics)}, but got {match_metric!r}")
-        thr = _threshold("threshold", threshold)
+        t = _args.int32_vector("tile_ids", tile_ids, n)
+        off, off_given = _args.float32_rows("tile_offsets", tile_offsets, 2, MAX_TILES)
+        m_code = _args.choice("method", method, _METHODS)
+        metric_code = _args.choice("match_metric", match_metric, _METRICS)
+        thr = _args.fraction("threshold", threshold)
+        agnostic = _args.flag("class_agnostic", class_agnostic)
         cap = max(n, 1)
         ob = np.empty((cap, 4), dtype=np.float32)
         os_ = np.empty(cap, dtype=np.float32)
@@ -242,12 +210,12 @@ class NmsLibrary:
         count = ctypes.c_int64(0)
         bad = ctypes.c_int64(-1)
         status = self._lib.nms_merge_tiles(
-            _ptr(b, _f32p), _ptr(s, _f32p), None if c is None else _ptr(c, _i32p), _ptr(t, _i32p), n,
-            _ptr(off, _f32p), off.shape[0], methods[method], metrics[match_metric], thr,
-            int(bool(class_agnostic)), _ptr(ob, _f32p), _ptr(os_, _f32p), _ptr(oc, _i32p), _ptr(ok, _i64p),
-            n, ctypes.byref(count), ctypes.byref(bad),
+            _addr(b), _addr(s), None if c is None else _addr(c), _addr(t), n, _addr(off), off.shape[0], m_code,
+            metric_code, thr, int(agnostic), _addr(ob), _addr(os_), _addr(oc), _addr(ok), n, ctypes.byref(count),
+            ctypes.byref(bad),
         )
-        self._raise_for(status, bad.value, b, s, (t, off))
+        if status != Status.OK:
+            self._raise_for(status, bad.value, given, (b, t, off, off_given))
         m = count.value
         return MergeResult(ob[:m].copy(), os_[:m].copy(), oc[:m].copy(), ok[:m].copy())
 
@@ -255,80 +223,57 @@ class NmsLibrary:
         self,
         status: int,
         bad: int,
-        boxes: np.ndarray,
-        scores: np.ndarray,
-        tiles: Optional[tuple[np.ndarray, np.ndarray]],
+        given: tuple[np.ndarray, np.ndarray],
+        tiles: Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     ) -> None:
-        if status == Status.OK:
-            return
+        """The library rejected the call: raise the error naming the argument (and the box or tile)."""
         detail = self.status_message(status)
-        if status in (Status.NONFINITE_BOX, Status.INVERTED_BOX) and 0 <= bad < boxes.shape[0]:
-            box = boxes[bad].tolist()
-            frame = ""
-            if tiles is not None and status == Status.NONFINITE_BOX and np.isfinite(boxes[bad]).all():
-                # Finite in its tile, so the tile offset pushed it past float32 range.
-                t, off = tiles
-                tile = int(t[bad])
-                where = off[tile].tolist() if 0 <= tile < off.shape[0] else "?"
-                frame = f" (overflows float32 in frame coordinates: tile {tile} at offset {where})"
-            expected = "finite coordinates" if status == Status.NONFINITE_BOX else "x1 <= x2 and y1 <= y2"
-            raise NmsInputError(f"box {bad} is invalid: {detail}: {box}{frame}; expected {expected}", status, bad)
+        boxes, scores = given
+        if status == Status.NONFINITE_BOX and 0 <= bad < boxes.shape[0]:
+            row = boxes[bad].tolist()
+            if tiles is not None and np.isfinite(tiles[0][bad]).all():
+                # Finite in its tile (as float32), so the tile offset pushed it past float32 range.
+                tile = int(tiles[1][bad])
+                where = tiles[3][tile].tolist() if 0 <= tile < tiles[3].shape[0] else "?"
+                raise NmsInputError(
+                    f"boxes[{bad}] = {show(row)} plus tile_offsets[{tile}] = {show(where)} overflows float32 "
+                    f"(box {bad} in frame coordinates); expected finite frame coordinates",
+                    status, bad, "boxes")
+            beyond = " in float32" if np.isfinite(np.asarray(row, dtype=np.float64)).all() else ""
+            raise NmsInputError(f"boxes[{bad}] = {show(row)} is not finite{beyond} (box {bad}); expected finite "
+                                "float32 coordinates", status, bad, "boxes")
+        if status == Status.INVERTED_BOX and 0 <= bad < boxes.shape[0]:
+            raise NmsInputError(f"boxes[{bad}] = {show(boxes[bad].tolist())} has x2 < x1 or y2 < y1 (box {bad}); "
+                                "expected x1 <= x2 and y1 <= y2", status, bad, "boxes")
         if status == Status.NONFINITE_SCORE and 0 <= bad < scores.shape[0]:
+            value = scores[bad].item()
+            beyond = " in float32" if np.isfinite(value) else ""
+            raise NmsInputError(f"scores[{bad}] = {value!r} is not finite{beyond} (box {bad}); expected a finite "
+                                "float32 score", status, bad, "scores")
+        if status == Status.BAD_TILE_ID and tiles is not None and 0 <= bad < tiles[1].shape[0]:
             raise NmsInputError(
-                f"box {bad} is invalid: {detail}: score {float(scores[bad])!r}; expected a finite score", status, bad
-            )
-        if status == Status.BAD_TILE_ID and tiles is not None and 0 <= bad < tiles[0].shape[0]:
-            raise NmsInputError(
-                f"box {bad} is invalid: tile id {int(tiles[0][bad])} is outside [0, {tiles[1].shape[0]})",
-                status,
-                bad,
-            )
-        if status == Status.NONFINITE_OFFSET and tiles is not None:
-            raise NmsInputError(f"tile {bad} has a NaN or infinite offset {tiles[1][bad].tolist()}", status, bad)
+                f"tile_ids[{bad}] = {int(tiles[1][bad])} is outside [0, {tiles[2].shape[0]}) (box {bad}); expected "
+                f"the index of a row of tile_offsets", status, bad, "tile_ids")
+        if status == Status.NONFINITE_OFFSET and tiles is not None and 0 <= bad < tiles[3].shape[0]:
+            raise NmsInputError(f"tile_offsets[{bad}] = {show(tiles[3][bad].tolist())} is not finite (tile {bad}); "
+                                "expected finite float32 offsets", status, bad, "tile_offsets")
         if status == Status.OUT_OF_MEMORY:
             raise MemoryError(f"libnms_merger: {detail}")
-        if status == Status.INTERNAL:
-            raise NmsError(f"libnms_merger ({self.path}): {detail}")
-        raise NmsInputError(f"libnms_merger rejected the input: {detail} (status {status})", status, None)
-
-
-def _threshold(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise NmsInputError(f"{name} must be a number in [0, 1], but got {value!r}") from exc
-    if not 0.0 <= v <= 1.0:
-        raise NmsInputError(f"{name} must be in [0, 1], but got {value!r}", Status.BAD_THRESHOLD)
-    return v
-
-
-def _int32_vector(name: str, values: ArrayLike, n: int) -> npt.NDArray[np.int32]:
-    a = np.asarray(values)
-    if a.shape != (n,):
-        raise NmsInputError(f"{name} must have shape ({n},), but got {a.shape}")
-    if n and not np.issubdtype(a.dtype, np.integer):
-        raise NmsInputError(f"{name} must be integers, but got dtype {a.dtype}")
-    if n and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
-        raise NmsInputError(f"{name} must fit in int32, but got values in [{a.min()}, {a.max()}]")
-    return np.ascontiguousarray(a, dtype=np.int32)
+        raise NmsError(f"libnms_merger ({self.path}) rejected input the binding had checked: {detail} "
+                       f"(status {status}, index {bad}); this is a bug in nms_cpp")
 
 
 def _boxes_scores_classes(
     boxes: ArrayLike, scores: ArrayLike, class_ids: Optional[ArrayLike]
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], Optional[npt.NDArray[np.int32]]]:
-    b = np.ascontiguousarray(boxes, dtype=np.float32)
-    if b.ndim == 1 and b.shape[0] == 0:
-        b = b.reshape(0, 4)
-    if b.ndim != 2 or b.shape[1] != 4:
-        raise NmsInputError(f"boxes must have shape (N, 4) as x1, y1, x2, y2, but got {b.shape}")
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], Optional[npt.NDArray[np.int32]],
+           tuple[np.ndarray, np.ndarray]]:
+    """boxes [N, 4] and scores [N] as float32, class_ids [N] as int32 (or None), plus boxes and scores as
+    given (the error messages show the caller's values, not their float32 rounding)."""
+    b, b_given = _args.float32_rows("boxes", boxes, 4, MAX_BOXES)
     n = b.shape[0]
-    if n > _MAX_BOXES:
-        raise NmsInputError(f"at most {_MAX_BOXES} boxes are accepted, but got {n}", Status.BAD_COUNT)
-    s = np.ascontiguousarray(scores, dtype=np.float32)
-    if s.shape != (n,):
-        raise NmsInputError(f"scores must have shape ({n},), but got {s.shape}")
-    c = None if class_ids is None else _int32_vector("class_ids", class_ids, n)
-    return b, s, c
+    s, s_given = _args.float32_vector("scores", scores, n)
+    c = None if class_ids is None else _args.int32_vector("class_ids", class_ids, n)
+    return b, s, c, (b_given, s_given)
 
 
 @functools.lru_cache(maxsize=None)
@@ -351,7 +296,10 @@ def nms(
     Keeps boxes with score > score_threshold; a box is suppressed when IoU > iou_threshold (strict) with an
     already-kept box of its class (any class if class_agnostic). Returns the kept input indices as int64,
     in rank order (score descending, ties by lower index), at most max_detections of them (None: no limit).
-    Raises NmsInputError (naming the box index) on NaN/inf, x2 < x1, bad shapes or thresholds outside [0, 1].
+    Arrays are converted to float32 / int32; any argument the library cannot take exactly (NaN/inf or a
+    value beyond float32, x2 < x1, a bad shape or dtype, a threshold outside [0, 1], a non-integer or
+    negative max_detections, a non-bool flag) raises NmsInputError (a ValueError) or NmsTypeError (a
+    TypeError) whose message starts with the argument's name (and names the box index where one is to blame).
     """
     return load_library().nms(
         boxes, scores, class_ids, iou_threshold, score_threshold, max_detections, class_agnostic
@@ -376,6 +324,7 @@ def merge_tiles(
     group; "greedy_nmm" (SAHI GREEDYNMM, its default with match_metric "ios", threshold 0.5) fuses each
     group into its union box with the keeper's (highest) score. match_metric "iou" or "ios" (intersection
     over the smaller area), strict ">" threshold in [0, 1]. Returns a MergeResult in rank order.
+    Bad arguments raise as ``nms`` does; a tile id outside [0, T) names the box.
     """
     return load_library().merge_tiles(
         boxes, scores, class_ids, tile_ids, tile_offsets, method, match_metric, threshold, class_agnostic

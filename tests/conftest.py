@@ -22,18 +22,28 @@ except ImportError:  # the suite core runs without the service stack
     pass
 
 
+#: The third-party pytest plugins the checks use. Subprocesses load these and no others: autoloading every
+#: installed plugin (schemathesis, anyio, ...) costs about a second per run, and the self-proofs start ~150.
+CHECK_PLUGINS = ("pytest_benchmark.plugin", "_hypothesis_pytestplugin")
+
+
 @pytest.fixture
-def run_checks(pytester: pytest.Pytester, tmp_path: Path) -> RunChecks:
+def run_checks(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunChecks:
     """Run conformance checks in a fresh pytest subprocess: `run_checks(str(CHECKS / "test_x.py"), "--opt=..")`.
 
     The subprocess loads the suite's plugin, writes its reports under tmp_path, and is the self-proof that a
     check fails (or passes) on a given fixture with the expected message.
     """
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # Bytecode may be cached: without it every subprocess recompiles and re-rewrites its modules.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    plugins = [arg for name in CHECK_PLUGINS for arg in ("-p", name)]
 
     def run(*args: str) -> pytest.RunResult:
         return pytester.runpytest_subprocess(
-            "-p", "conformance.plugin", "--rootdir", str(SOURCE_ROOT), "-c", str(SOURCE_ROOT / "pyproject.toml"),
-            f"--reports-dir={tmp_path / 'reports'}", "-p", "no:cacheprovider", *args)
+            "-p", "conformance.plugin", *plugins, "--rootdir", str(SOURCE_ROOT),
+            "-c", str(SOURCE_ROOT / "pyproject.toml"), f"--reports-dir={tmp_path / 'reports'}",
+            "-p", "no:cacheprovider", *args)
 
     return run
 

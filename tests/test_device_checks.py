@@ -1,39 +1,49 @@
-"""The device checks on recorded devices: every recorded good Orin passes them all (labelled SIMULATED), a host
-skips them naming the missing file. Known-bad recordings are in fixtures/selfproof/."""
+"""The device tier's options and labels: a missing recording is a one-line usage error, --live-image-probes needs
+--simulate-device, SIMULATED results say so per check, and a SIMULATED run refuses the nvidia runtime."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from conformance import CHECKS_DIR, FIXTURES_DIR
+from conformance import CHECKS_DIR
+from conformance.docker import containers
 
 DEVICE_CHECKS = str(CHECKS_DIR / "device" / "test_device.py")
-DEVICES = FIXTURES_DIR / "devices"
 
 
-@pytest.mark.parametrize("recording", ["orin-nx-16gb-jp62", "orin-nx-8gb-jp621", "agx-orin-64gb-jp621",
-                                       "orin-nano-8gb-jp621"])
-def test_recorded_orins_pass_every_device_check(run_checks, recording: str) -> None:
-    result = run_checks(DEVICE_CHECKS, f"--device-root={DEVICES / recording}")
-    result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines(["*SIMULATED: device data read from*"])
-
-
-def test_device_checks_skip_on_a_host_naming_the_missing_file(run_checks) -> None:
-    result = run_checks(DEVICE_CHECKS, f"--device-root={DEVICES / 'x86-host'}", "-rs")
-    result.assert_outcomes(skipped=6)
-    result.stdout.fnmatch_lines(["*jetson: not a Jetson: /etc/nv_tegra_release is missing*"])
-
-
-RUNTIME_CHECKS = str(CHECKS_DIR / "device" / "test_jetson_runtime.py")
-
-
-def test_recorded_orin_engine_has_the_nvidia_runtime(run_checks) -> None:
-    result = run_checks(RUNTIME_CHECKS, f"--device-root={DEVICES / 'orin-nx-16gb-jp62'}")
-    result.assert_outcomes(passed=1)
-
-
-def test_missing_device_root_is_a_usage_error(run_checks) -> None:
-    result = run_checks(DEVICE_CHECKS, "--device-root=/nonexistent/recording")
+def test_unknown_recording_is_a_usage_error_naming_the_known_ones(run_checks: Any) -> None:
+    result = run_checks(DEVICE_CHECKS, "--simulate-device=orin-xx")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, f"exit {result.ret}, expected a usage error"
-    result.stderr.fnmatch_lines(["*--device-root /nonexistent/recording: not a directory*"])
+    result.stderr.fnmatch_lines(["*--simulate-device orin-xx: no such recording; expected a folder with "
+                                 "recording.yaml, one of *orin-nx-16gb*"])
+
+
+def test_live_image_probes_need_a_simulated_device(run_checks: Any) -> None:
+    result = run_checks(DEVICE_CHECKS, "--live-image-probes")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, f"exit {result.ret}, expected a usage error"
+    result.stderr.fnmatch_lines(["*--live-image-probes: only with --simulate-device NAME*"])
+
+
+def test_recording_given_by_path_is_simulated_and_labelled_per_check(run_checks: Any, devices_dir: Any) -> None:
+    result = run_checks(DEVICE_CHECKS, f"--simulate-device={devices_dir / 'agx-orin-64gb'}", "-v")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(["*test_l4t_release_file_is_readable PASSED (SIMULATED)*",
+                                 "SIMULATED: device data from recording agx-orin-64gb*",
+                                 "SIMULATED PASSED *test_device.py::test_profile_fits_this_device"])
+
+
+def test_slow_jetson_checks_replay_without_opt_in_when_simulated(run_checks: Any) -> None:
+    result = run_checks(str(CHECKS_DIR / "device" / "test_device_stability.py"), "--simulate-device=orin-nano-8gb")
+    result.assert_outcomes(passed=3)
+
+
+def test_a_forbidden_runtime_is_refused_before_any_container_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(containers, "_FORBIDDEN_RUNTIMES", {})
+    containers.forbid_runtime("nvidia", "this run is SIMULATED")
+    with pytest.raises(containers.ContainerError, match="refusing to start a container with --runtime nvidia: "
+                                                        "this run is SIMULATED"):
+        containers.Container("any:tag", ["true"], runtime="nvidia")
+    with pytest.raises(containers.ContainerError, match="refusing"):
+        containers.run_once("any:tag", ["true"], runtime="nvidia")

@@ -1,4 +1,5 @@
-"""Device parsers against recorded and malformed text (REFERENCE.md formats)."""
+"""Device parsers against recorded and malformed text: L4T release files, CUDA version.json, the container
+runtime's CSV mount specs, and recordings resolved over their base."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from pathlib import Path
 import pytest
 
 from conformance import FIXTURES_DIR
+from conformance.config import ConfigError
+from conformance.config.probes import GpuProbe, TiledRuns
 from conformance.device.facts import (
     DeviceDataError,
     L4TRelease,
     jetpack_for,
     parse_cuda_version_json,
+    parse_mount_spec,
     parse_nv_tegra_release,
-    parse_tegrastats_line,
     probe_device,
 )
+from conformance.device.recordings import Recording, RecordingError, available
 
 DEVICES = FIXTURES_DIR / "devices"
 REFERENCE_RELEASE = ("# R36 (release), REVISION: 4.7, GCID: 42132812, BOARD: generic, EABI: aarch64, "
@@ -37,7 +41,8 @@ def test_l4t_revisions_map_to_jetpack(revision: str, jetpack: str) -> None:
 
 
 def test_unknown_release_is_unknown_not_guessed() -> None:
-    device = probe_device(DEVICES / "bad-unknown-release")
+    with Recording.open("bad-unknown-release") as recording:
+        device = probe_device(recording.root)
     assert device.jetpack == "unknown", f"R38 must not be guessed, got {device.jetpack}"
     assert any("not in l4t_jetpack.yaml" in w for w in device.warnings), f"no warning: {device.warnings}"
 
@@ -57,20 +62,64 @@ def test_cuda_version_json() -> None:
         parse_cuda_version_json("[]")
 
 
-def test_tegrastats_reference_line() -> None:
-    line = (DEVICES / "orin-nano-8gb-jp621" / "tegrastats.txt").read_text()
-    sample = parse_tegrastats_line(line)
-    assert (sample.ram_used_mb, sample.ram_total_mb, sample.gpu_load_percent) == (2272, 7620, 0), f"{sample}"
-    with pytest.raises(DeviceDataError, match="expected 'RAM <used>/<total>MB'"):
-        parse_tegrastats_line("CPU [0%@729] GR3D_FREQ 0%")
+def test_mount_specs_parse_and_reject_other_text() -> None:
+    text = "# comment\ndev, /dev/nvmap\n\nlib, /usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1\nsym, /x/libcuda.so\n"
+    assert parse_mount_spec(text) == (("dev", "/dev/nvmap"), ("lib", "/usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1"),
+                                      ("sym", "/x/libcuda.so")), "CSV entries lost"
+    with pytest.raises(DeviceDataError, match="mount spec line 1: expected '<dev|lib|sym|dir>, /absolute/path'"):
+        parse_mount_spec("device /dev/nvmap\n")
 
 
 def test_recorded_orin_nx_is_probed_fully() -> None:
-    device = probe_device(DEVICES / "orin-nx-16gb-jp62")
+    device = probe_device(DEVICES / "orin-nx-16gb")
     assert device.is_jetson and device.l4t is not None and device.l4t.version == "36.4.3", f"{device}"
     assert (device.jetpack, device.cuda, device.expected_cuda) == ("6.2", "12.6", "12.6"), f"{device}"
     assert "nvidia,p3767-0000" in device.compatible, f"compatible list lost: {device.compatible}"
     assert not device.missing and not device.warnings, f"{device.missing} {device.warnings}"
+
+
+def test_every_recording_resolves_and_every_jetson_one_holds_every_probe() -> None:
+    for name in available():
+        with Recording.open(name) as recording:
+            if not probe_device(recording.root).is_jetson:
+                continue
+            for image in ("gliner2", "yolo-tiled"):
+                assert isinstance(recording.gpu_probe(image), GpuProbe), f"{name}: gpu-{image}.json"
+            runs = recording.facts("tiled", TiledRuns)
+            for log in (runs.native.tegrastats, runs.container.tegrastats):
+                assert recording.text(log.file).strip(), f"{name}: {log.file} is empty"
+
+
+def test_broken_recording_overlays_its_base_and_removes_what_it_lists() -> None:
+    with Recording.open("bad-no-gpu-nodes") as recording:
+        root = recording.root
+        assert recording.source == (DEVICES / "bad-no-gpu-nodes").resolve(), recording.source
+        assert not (root / "dev/nvmap").exists() and not (root / "dev/nvgpu").exists(), "removed nodes are back"
+        assert (root / "etc/nv_tegra_release").is_file(), "the base's files are missing"
+        assert recording.gpu_probe("gliner2").image == "gliner2", "the base's probe facts are missing"
+    assert not root.exists(), f"the resolved copy {root} outlived the recording"
+
+
+def test_recording_that_loops_or_names_no_base_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "recording.yaml").write_text("stands_for: x\nwritten: y\nbase: b\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "recording.yaml").write_text("stands_for: x\nwritten: y\nbase: a\n")
+    with pytest.raises(RecordingError, match="the base chain of recordings loops"):
+        Recording.open("a", tmp_path)
+    (tmp_path / "b" / "recording.yaml").write_text("stands_for: x\nwritten: y\nbase: nowhere\n")
+    with pytest.raises(RecordingError, match="base: no recording 'nowhere' beside it"):
+        Recording.open("a", tmp_path)
+
+
+def test_malformed_probe_facts_name_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "r" / "probes").mkdir(parents=True)
+    (tmp_path / "r" / "recording.yaml").write_text("stands_for: x\nwritten: y\n")
+    (tmp_path / "r" / "probes" / "gpu-gliner2.json").write_text('{"schema": "orin-kit/gpu-probe/1", "image": 3}')
+    with Recording.open("r", tmp_path) as recording, pytest.raises(ConfigError, match="gpu-gliner2.json: "):
+        recording.gpu_probe("gliner2")
+    with Recording.open("r", tmp_path) as recording, pytest.raises(ConfigError, match="has no probes/tiled.json"):
+        recording.facts("tiled", TiledRuns)
 
 
 def test_host_names_the_missing_file(tmp_path: Path) -> None:

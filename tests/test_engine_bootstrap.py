@@ -50,3 +50,19 @@ def test_corrupt_stand_in_spec_is_a_one_line_config_error(tmp_path: Path) -> Non
     spec.write_text("suite: bookworm\nbases:\n  - tag: x\n")
     with pytest.raises(ConfigError, match=r"bases.yaml: mirror: is missing; expected a value \(and 1 more"):
         load_base_specs(spec)
+
+
+def test_ensure_as_non_root_names_the_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bootstrap, "engine_problem", lambda docker=None: "no Docker engine answers at unix:///x")
+    monkeypatch.setattr(bootstrap.os, "geteuid", lambda: 1000)
+    said: list[str] = []
+    assert bootstrap.ensure_engine(say=said.append) is False
+    assert len(said) == 1 and "run `sudo make engine` once" in said[0] and "no Docker engine answers" in said[0], said
+
+
+def test_ensure_as_root_brings_the_engine_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bootstrap, "engine_problem", lambda docker=None: "no Docker engine answers")
+    monkeypatch.setattr(bootstrap.os, "geteuid", lambda: 0)
+    calls: list[tuple[bool, bool]] = []
+    monkeypatch.setattr(bootstrap, "engine_up", lambda install, bases, say: calls.append((install, bases)))
+    assert bootstrap.ensure_engine(say=lambda line: None) is True and calls == [(True, True)]

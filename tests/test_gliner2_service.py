@@ -12,15 +12,20 @@ from typing import Any, Dict, Iterator, List
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from fastapi.testclient import TestClient
 
 from app.gliner2_service.engine import InferenceEngine, Task
+from app.gliner2_service.errors import validation_detail
 from app.gliner2_service.main import create_app
 from app.gliner2_service.metrics import ServiceMetrics
 from app.gliner2_service.model import ModelLoadError, ModelManager, describe_device
+from app.gliner2_service.prepare import Prepared, token_limit
+from app.gliner2_service.schemas import request_models
 from app.gliner2_service.settings import Settings, SettingsError
 from conformance.builders.gliner2_model import ensure
 
+from conformance.service.load import metric
 from conformance.service.local import default_model, start_service
 
 
@@ -92,8 +97,10 @@ def test_unknown_model_path_is_a_503_with_the_reason(tmp_path: Path) -> None:
 class _CountingModel:
     """Stands in for GLiNER2 in the batching test: records batch sizes, echoes each text."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail_on: str = "") -> None:
         self.batches: List[int] = []
+        self.lengths: List[List[int]] = []
+        self.fail_on = fail_on
 
     def create_schema(self) -> "_CountingModel":
         return self
@@ -104,31 +111,97 @@ class _CountingModel:
     def batch_extract(self, texts: List[str], schemas: List[Any], batch_size: int,
                       threshold: float) -> List[Dict[str, Any]]:
         self.batches.append(len(texts))
+        self.lengths.append([len(t) for t in texts])
+        if self.fail_on and self.fail_on in texts:
+            raise RuntimeError("the model cannot take " + self.fail_on)
         time.sleep(0.05)
         return [{"entities": {"t": [t]}} for t in texts]
 
 
-def test_microbatching_coalesces_concurrent_requests_in_order() -> None:
-    model = _CountingModel()
+def _prepare(model: Any, texts: List[str], task: Task, settings: Settings, what: str) -> Prepared:
+    return Prepared(tuple(texts), task, task.schema(model), tuple(len(t) for t in texts))
 
-    async def scenario() -> List[List[Dict[str, Any]]]:
+
+def _engine_run(model: _CountingModel, texts: List[str], **settings: Any) -> List[Any]:
+    """Submit one request per text concurrently; each result or the exception it raised."""
+
+    async def scenario() -> List[Any]:
         executor = ThreadPoolExecutor(1)
-        settings = Settings(model_id="x", device="cpu", microbatch_window_ms=20)
-        manager = ModelManager(settings, executor, lambda s, d: model)
-        engine = InferenceEngine(settings, manager, executor, ServiceMetrics())
+        cfg = Settings(model_id="x", device="cpu", **{"microbatch_window_ms": 20, **settings})
+        manager = ModelManager(cfg, executor, lambda s, d: model)
+        engine = InferenceEngine(cfg, manager, executor, ServiceMetrics(), preparer=_prepare)
         await engine.start()
         await manager.get()
         try:
-            return await asyncio.gather(*(engine.submit([f"text{i}"], Task("entities", ("t",)), 0.5)
-                                          for i in range(12)))
+            return list(await asyncio.gather(*(engine.submit([t], Task("entities", ("t",)), 0.5) for t in texts),
+                                             return_exceptions=True))
         finally:
             await engine.stop()
 
-    results = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_microbatching_coalesces_concurrent_requests_in_order() -> None:
+    model = _CountingModel()
+    results = _engine_run(model, [f"text{i}" for i in range(12)])
     assert [r[0]["entities"]["t"] for r in results] == [[f"text{i}"] for i in range(12)], \
         "each request must get the answer for its own text"
     assert sum(model.batches) == 12 and len(model.batches) <= 3, \
         f"12 concurrent requests ran as batches {model.batches}; expected a few coalesced calls"
+
+
+def test_a_failing_request_in_a_batch_fails_only_itself() -> None:
+    model = _CountingModel(fail_on="text3")
+    results = _engine_run(model, [f"text{i}" for i in range(8)])
+    failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+    assert failed == [3], f"requests {failed} failed; expected only request 3, whose text the model cannot take"
+    assert all(results[i][0]["entities"]["t"] == [f"text{i}"] for i in range(8) if i != 3), \
+        f"the other requests must get their own answers: {results}"
+
+
+def test_model_calls_are_cut_by_padded_tokens() -> None:
+    # Texts of 10 and 1000 "tokens" (their lengths here): 600 padded tokens per call keeps long ones apart.
+    model = _CountingModel()
+    texts = ["s" * 10] * 6 + ["l" * 1000] * 2
+    _engine_run(model, texts, microbatch_max_tokens=600)
+    over = [call for call in model.lengths if len(call) > 1 and len(call) * max(call) > 600]
+    assert sum(model.batches) == 8 and not over and [1000] in model.lengths, \
+        f"8 texts ran as calls of lengths {model.lengths}; expected none over 600 padded tokens but a lone long one"
+
+
+def test_without_microbatching_each_request_is_its_own_call() -> None:
+    model = _CountingModel()
+    _engine_run(model, [f"text{i}" for i in range(5)], microbatch=False)
+    assert model.batches == [1] * 5, f"MICROBATCH=0 ran calls of {model.batches}; expected one per request"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"text": "x" * 11, "labels": ["a"]}, "text must be at most 10 characters (MAX_TEXT_CHARS), but got 11"),
+    ({"text": ["x", "y", "z"], "labels": ["a"]}, "text must hold at most 2 entries (MAX_TEXTS), but got 3"),
+    ({"text": "ok", "labels": ["abcdef"]}, "labels[0] must be at most 5 characters (MAX_LABEL_CHARS), but got 6"),
+    ({"text": 42, "labels": ["a"]}, "text must be a string, but got an integer 42"),
+    ({"text": "  ", "labels": ["a"]}, "text must contain a non-space character, but got '  '"),
+], ids=["chars", "texts", "label-chars", "type", "blank"])
+def test_refusals_name_the_field_the_limit_and_what_was_found(body: Dict[str, Any], expected: str) -> None:
+    models = request_models(Settings(max_text_chars=10, max_texts=2, max_label_chars=5))
+    with pytest.raises(ValidationError) as info:
+        models.entities.model_validate(body)
+    assert validation_detail(info.value.errors()) == expected, f"got {validation_detail(info.value.errors())!r}"
+
+
+def test_token_limit_follows_absolute_positions_only() -> None:
+    class Config:
+        def __init__(self, kind: str) -> None:
+            self.max_position_embeddings = 512
+            self.position_embedding_type = kind
+
+    class Model:
+        def __init__(self, kind: str) -> None:
+            self.encoder = type("E", (), {"config": Config(kind)})()
+
+    assert token_limit(Model("absolute"), Settings()) == 512, "BERT's absolute positions cap a text's tokens"
+    assert token_limit(Model("relative_key"), Settings(max_tokens=2048)) == 2048, \
+        "a relative-position encoder is capped by MAX_TOKENS only"
 
 
 def test_endpoints_answer_with_well_formed_results(client: TestClient) -> None:
@@ -151,7 +224,8 @@ def test_endpoints_answer_with_well_formed_results(client: TestClient) -> None:
 
 
 def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path: Path, tiny_model: Path) -> None:
-    service = start_service(tmp_path, "sigterm", env={"MODEL_PATH": str(tiny_model)})
+    # Each model call padded to 1.5 s: the request is surely in the model at SIGTERM and ends in the grace.
+    service = start_service(tmp_path, "sigterm", env={"MODEL_PATH": str(tiny_model), "INFERENCE_MIN_MS": "1500"})
     text = " ".join(["Apple released the new iPhone in California on Monday."] * 120)
     answers: List[int] = []
     try:
@@ -163,7 +237,9 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path: Path, tiny_mod
 
         worker = threading.Thread(target=long_request)
         worker.start()
-        time.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while metric(service.url, "gliner2_batch_size_count") != 2.0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the long request's model call started (the warm-up made the first)
         assert service.proc is not None
         service.proc.send_signal(signal.SIGTERM)
         worker.join(timeout=120)

@@ -26,6 +26,8 @@ LAYERS = [
 LONG_MODULES = {
     "nms_cpp/__init__.py": "the binding: every C entry point's argtypes, validation and status mapping in one place",
     "app/tiled/video.py": "video I/O: the OpenCV reader/writer pair and its error handling",
+    "app/gliner2_service/engine.py": "the one inference thread: its queue, micro-batching, cancellation and "
+                                     "shutdown share that thread's state",
 }
 MAX_LINES = 300
 

@@ -31,34 +31,41 @@ def test_a_missing_library_says_how_to_build(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs,message",
+    "kwargs,error,message",
     [
-        (dict(boxes=np.zeros((2, 5))), r"boxes must have shape \(N, 4\).*got \(2, 5\)"),
-        (dict(scores=np.zeros(3)), r"scores must have shape \(2,\), but got \(3,\)"),
-        (dict(class_ids=np.array([0.5, 1.0])), r"class_ids must be integers"),
-        (dict(class_ids=np.array([0, 2**40])), r"class_ids must fit in int32"),
-        (dict(iou_threshold=1.5), r"iou_threshold must be in \[0, 1\], but got 1.5"),
-        (dict(iou_threshold=float("nan")), r"iou_threshold must be in \[0, 1\]"),
-        (dict(max_detections=-1), r"max_detections must be None or an int >= 0"),
-        (dict(boxes=np.array([[0, 0, 1, 1], [5, 0, 4, 1]])), r"box 1 is invalid: .*x2 < x1.*\[5.0, 0.0, 4.0, 1.0\]"),
-        (dict(scores=np.array([0.5, np.inf])), r"box 1 is invalid: a score is NaN or infinite: score inf"),
+        (dict(boxes=np.zeros((2, 5))), ValueError, r"^boxes must have shape \(N, 4\), but got \(2, 5\)"),
+        (dict(scores=np.zeros(3)), ValueError, r"^scores must have shape \(2,\), one per box, but got \(3,\)"),
+        (dict(class_ids=np.array([0.5, 1.0])), TypeError, r"^class_ids must be integers, but got dtype float64"),
+        (dict(class_ids=np.array([0, 2**40])), ValueError, r"^class_ids\[1\] = 1099511627776 does not fit in int32"),
+        (dict(iou_threshold=1.5), ValueError, r"^iou_threshold must be a finite number in \[0, 1\], but got 1.5"),
+        (dict(iou_threshold=float("nan")), ValueError, r"^iou_threshold must be a finite number in \[0, 1\]"),
+        (dict(max_detections=-1), ValueError, r"^max_detections must be in \[0, 9223372036854775807\], but got -1"),
+        (dict(boxes=np.array([[0, 0, 1, 1], [5, 0, 4, 1]])), ValueError,
+         r"^boxes\[1\] = \[5, 0, 4, 1\] has x2 < x1 or y2 < y1 \(box 1\)"),
+        (dict(scores=np.array([0.5, np.inf])), ValueError, r"^scores\[1\] = inf is not finite \(box 1\)"),
+        (dict(scores=np.array([0.5, 1e300])), ValueError, r"^scores\[1\] = 1e\+300 is not finite in float32 \(box 1\)"),
+        (dict(boxes=[[0, 0, 1, 1], [0, 0, "2", 2]]), TypeError, r"^boxes must be an \[N, 4\] array of real numbers"),
+        (dict(boxes=np.ones((2, 4), bool)), TypeError, r"^boxes must be .* but got dtype bool"),
     ],
     ids=["boxes-shape", "scores-shape", "class-float", "class-overflow", "threshold-above-one", "threshold-nan",
-         "negative-max-detections", "inverted-box", "infinite-score"],
+         "negative-max-detections", "inverted-box", "infinite-score", "score-beyond-float32", "string-in-boxes",
+         "bool-boxes"],
 )
-def test_bad_nms_input_raises_a_clear_error(lib: nms_cpp.NmsLibrary, kwargs: dict, message: str) -> None:
+def test_bad_nms_input_raises_a_clear_error(lib: nms_cpp.NmsLibrary, kwargs: dict, error: type, message: str) -> None:
     args: dict = dict(boxes=np.array([[0, 0, 1, 1], [0, 0, 2, 2]]), scores=np.array([0.9, 0.8]), class_ids=None,
                       iou_threshold=0.5)
     args.update(kwargs)
-    with pytest.raises(nms_cpp.NmsInputError, match=message):
+    with pytest.raises(error, match=message):
         lib.nms(**args)
 
 
 def test_merge_names_the_tile_whose_offset_is_not_finite(lib: nms_cpp.NmsLibrary) -> None:
-    with pytest.raises(nms_cpp.NmsInputError, match=r"tile 1 has a NaN or infinite offset") as err:
+    with pytest.raises(nms_cpp.NmsInputError, match=r"^tile_offsets\[1\] = \[nan, 0.0\] is not finite \(tile 1\)") as err:
         lib.merge_tiles(np.array([[0, 0, 1, 1]]), np.array([0.5]), None, np.array([0]),
                         np.array([[0, 0], [np.nan, 0]]), "nms", "iou", 0.5)
-    assert err.value.index == 1, f"expected the bad tile index 1 on the exception, got {err.value.index}"
+    assert err.value.index == 1 and err.value.argument == "tile_offsets", (
+        f"expected the bad tile index 1 and the argument tile_offsets on the exception, got {err.value.index}, "
+        f"{err.value.argument}")
 
 
 def test_merge_result_is_validated_on_construction() -> None:

@@ -20,6 +20,8 @@ CHECKS = [
     f"{CHECKS_DIR / 'nms' / 'test_nms_robustness.py'}",
     f"{CHECKS_DIR / 'nms' / 'test_nms_oracle.py'}::test_nms_keeps_the_same_indices_as_the_oracle",
     f"{CHECKS_DIR / 'nms' / 'test_nms_oracle.py'}::test_tile_merge_gives_the_oracles_boxes",
+    # 20,000-box scenes: the keeper grid's long walks, with every class-id layout
+    f"{CHECKS_DIR / 'nms' / 'test_nms_oracle.py'}::test_nms_matches_the_oracle_on_20000_box_scenes",
 ]
 
 

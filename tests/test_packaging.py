@@ -1,4 +1,5 @@
-"""Packaging rules that cost days when broken (REFERENCE.md, step 6): every torch requirement is pinned."""
+"""Packaging rules that cost days when broken: every torch requirement is pinned, since an
+unpinned torch resolves to the newest CUDA build, GBs of wheels."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_every_torch_requirement_is_pinned_exactly() -> None:
     assert torch, "the gliner2 and dev extras need torch, pinned"
     loose = [r for r in torch if not re.fullmatch(r"torch==\d+\.\d+\.\d+", r.replace(" ", ""))]
     assert not loose, (f"torch requirement(s) {loose} are not pinned with ==; expected torch==2.13.0: a range "
-                       "pulls the newest CUDA build, GBs of wheels (REFERENCE.md step 6)")
+                       "pulls the newest CUDA build, GBs of wheels (docs/images.md)")
 
 
 def test_suite_core_does_not_drag_the_application_stacks() -> None:

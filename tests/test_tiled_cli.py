@@ -43,7 +43,7 @@ def test_cli_writes_video_json_lines_and_summary(assets: Path, video: Path, tmp_
         assert set(det) == {"box", "class_id", "label", "score", "track_id"}, f"record fields {sorted(det)}"
     summary = json.loads((tmp_path / "out.summary.json").read_text())
     assert summary["frames"] == 5 and summary["fps"] > 0, f"summary {summary}"
-    assert {"preprocess", "infer", "merge", "track", "read"} <= set(summary["latency_ms"]), summary["latency_ms"]
+    assert {"slice", "infer", "decode", "merge", "track", "read"} <= set(summary["latency_ms"]), summary["latency_ms"]
     assert all({"p50", "p95"} <= set(v) for v in summary["latency_ms"].values()), summary["latency_ms"]
     assert summary["peak_rss_mb"] > 0, f"summary {summary}"
     import cv2
@@ -58,22 +58,23 @@ def test_cli_writes_video_json_lines_and_summary(assets: Path, video: Path, tmp_
 
 @pytest.fixture(scope="module")
 def bad_engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A batch-4 export of the detector and an ONNX whose output has 7 columns."""
+    """A batch-4 export of the detector, an ONNX whose output has 7 columns and an unprepared float export."""
     pytest.importorskip("torch", reason="building engine fixtures needs torch==2.13.0 (the dev extra)")
     onnx = pytest.importorskip("onnx", reason="building the wrong-layout fixture needs onnx (the dev extra)")
     from onnx import TensorProto, helper
 
     from conformance.builders.tiny_detector import export_onnx
+    from conformance.tiled.assets import float_onnx_of
 
     root = tmp_path_factory.mktemp("engines")
     b4 = export_onnx(root / "model_b4.onnx", batch=4, train_steps=0)
     zeros = helper.make_tensor("z", TensorProto.FLOAT, [8, 8400, 7], np.zeros(8 * 8400 * 7, np.float32))
     graph = helper.make_graph([helper.make_node("Constant", [], ["output"], value=zeros)], "seven",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [8, 3, 640, 640])],
+                              [helper.make_tensor_value_info("tiles", TensorProto.UINT8, [8, 640, 640, 3])],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, [8, 8400, 7])])
     seven = root / "seven_columns.onnx"
     onnx.save(helper.make_model(graph), seven)
-    return {"batch4": b4, "seven": seven}
+    return {"batch4": b4, "seven": seven, "float": float_onnx_of(export_onnx(root / "model_b8.onnx", train_steps=0))}
 
 
 def _corrupt(tmp: Path) -> Path:
@@ -105,6 +106,9 @@ CASES = [
     ("engine-batch-4", lambda t, v, e: ["--input", v, "--engine", e["batch4"]], 5, r"expected batch 8, found batch 4"),
     ("engine-layout", lambda t, v, e: ["--input", v, "--engine", e["seven"]], 5,
      r"expected output \[B,N,6\] .*found 'output' \[8, 8400, 7\]"),
+    ("engine-not-prepared", lambda t, v, e: ["--input", v, "--engine", e["float"]], 5,
+     r"expected a uint8 input \[B,H,W,3\] .*found float32 'input' \[8, 3, 640, 640\]; prepare the ONNX with "
+     r"`python -m app.tiled.prepare_onnx"),
     ("missing-labels", lambda t, v, e: ["--input", v, "--labels", t / "labels.txt"], 6, r"labels file '.*labels.txt' not found"),
     ("unreadable-labels", lambda t, v, e: ["--input", v, "--labels", t], 6, r"labels file '.*' is unreadable"),
     ("bad-overlap", lambda t, v, e: ["--input", v, "--overlap", "1.5"], 2, r"overlap must be in \[0, 1\), but got 1.5"),

@@ -1,4 +1,4 @@
-"""Unit tests of the tiled app's pieces: geometry, preprocessing, decode, padding, layouts, engines, labels."""
+"""Unit tests of the tiled app's pieces: geometry, slicing, decode, padding, the engine contract, engines, labels."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.tiled.engines import LAYOUT_B_N_6, LAYOUT_SPLIT, EngineSpec, TensorDesc, resolve_spec, to_b_n_6
+from app.tiled.engines import EngineSpec, TensorDesc, resolve_spec
 from app.tiled.errors import ConfigError, EngineError, EngineLayoutError, LabelsError
 from app.tiled.geometry import slice_boxes
 from app.tiled.pipeline import TiledDetector
 from app.tiled.postprocess import decode
-from app.tiled.preprocess import PAD_VALUE, BatchPreprocessor
+from app.tiled.slicing import PAD_VALUE, BatchSlicer
 from app.tiled.video import load_labels
 
 
@@ -32,28 +32,31 @@ def test_bad_tiling_is_a_config_error(tile: int, overlap: float) -> None:
         slice_boxes(1920, 1080, tile, overlap)
 
 
-def test_preprocess_writes_rgb_scaled_nchw_in_place_and_pads_with_grey() -> None:
+def test_slicer_copies_the_frames_bytes_into_the_reused_uint8_batch_and_pads_with_grey() -> None:
     frame = np.zeros((1080, 1920, 3), np.uint8)
     frame[..., 0] = 10   # B
     frame[..., 2] = 200  # R
-    pre = BatchPreprocessor(8, (640, 640))
-    buf = pre.batch
-    tiles = slice_boxes(1920, 1080)[:3]
-    lb = pre.fill(frame, tiles)
-    assert pre.batch is buf, "the batch buffer was reallocated"
-    assert np.allclose(buf[0, 0], 200 / 255) and np.allclose(buf[0, 2], 10 / 255), "channel 0 must be R, 2 must be B"
-    assert np.allclose(buf[3:], PAD_VALUE / 255), "padding rows must hold grey"
-    assert lb.scales.tolist() == [1.0] * 8, f"no resize expected at 640 tiles, got {lb.scales}"
+    slicer = BatchSlicer(8, (640, 640))
+    buf = slicer.batch
+    scales = slicer.fill(frame, slice_boxes(1920, 1080)[:3])
+    assert slicer.batch is buf and buf.dtype == np.uint8 and buf.shape == (8, 640, 640, 3), "the batch was replaced"
+    assert (buf[:3, ..., 0] == 10).all() and (buf[:3, ..., 2] == 200).all(), "tiles must keep the frame's BGR bytes"
+    assert (buf[3:] == PAD_VALUE).all(), "padding rows must hold grey"
+    assert scales.tolist() == [1.0] * 8, f"no resize expected at 640 tiles, got {scales}"
+    slicer.fill(frame, slice_boxes(1920, 1080))
+    assert (buf[3:, ..., 2] == 200).all(), "a full batch must overwrite the padding rows"
+    slicer.fill(frame, slice_boxes(1920, 1080)[:1])
+    assert (buf[1:] == PAD_VALUE).all(), "rows a smaller batch leaves must be grey again"
 
 
 def test_small_tile_is_letterboxed_top_left() -> None:
     frame = np.full((200, 300, 3), 255, np.uint8)
-    pre = BatchPreprocessor(1, (640, 640))
-    lb = pre.fill(frame, slice_boxes(300, 200))
+    slicer = BatchSlicer(1, (640, 640))
+    scales = slicer.fill(frame, slice_boxes(300, 200))
     r = 640 / 300
-    assert lb.scales[0] == pytest.approx(r), f"scale {lb.scales[0]}, expected {r}"
-    assert np.allclose(pre.batch[0, :, :426, :640], 1.0), "the resized tile must fill the top-left"
-    assert np.allclose(pre.batch[0, :, 427:, :], PAD_VALUE / 255), "below the tile must be grey padding"
+    assert scales[0] == pytest.approx(r), f"scale {scales[0]}, expected {r}"
+    assert (slicer.batch[0, :426, :640] == 255).all(), "the resized tile must fill the top-left"
+    assert (slicer.batch[0, 427:, :] == PAD_VALUE).all(), "below the tile must be grey padding"
 
 
 def test_decode_thresholds_unletterboxes_clips_and_drops_non_finite() -> None:
@@ -63,8 +66,8 @@ def test_decode_thresholds_unletterboxes_clips_and_drops_non_finite() -> None:
     raw[1, 0] = (600, 600, 700, 700, 0.8, 2)   # past the tile: clipped
     raw[1, 1] = (np.nan, 0, 5, 5, 0.9, 0)      # non-finite: dropped
     tiles = np.array([[0, 0, 640, 640], [512, 0, 1152, 640]], np.int32)
-    dets = decode(raw, tiles, np.array([2.0, 1.0], np.float32), conf=0.25)
-    assert dets.tile_ids.tolist() == [0, 1], f"tile ids {dets.tile_ids}"
+    dets = decode(raw, tiles, np.array([2.0, 1.0], np.float32), conf=0.25, first_tile=8)
+    assert dets.tile_ids.tolist() == [8, 9], f"tile ids {dets.tile_ids}, expected the batch's 8 and 9"
     assert dets.boxes[0].tolist() == [5, 5, 25, 25], f"letterbox scale 2 not undone: {dets.boxes[0]}"
     assert dets.boxes[1].tolist() == [600, 600, 640, 640], f"not clipped to the tile: {dets.boxes[1]}"
     assert dets.class_ids.tolist() == [1, 2]
@@ -73,7 +76,7 @@ def test_decode_thresholds_unletterboxes_clips_and_drops_non_finite() -> None:
 class _EveryRowEngine:
     """Reports one detection in every batch row, padding rows included."""
 
-    spec = EngineSpec(8, (640, 640), "input", "float32", LAYOUT_B_N_6, ("output",), 4)
+    spec = EngineSpec(8, (640, 640), "tiles", "detections", 4)
 
     def infer(self, batch: np.ndarray, tiles: np.ndarray) -> np.ndarray:
         out = np.zeros((8, 4, 6), np.float32)
@@ -93,36 +96,31 @@ def test_partial_batch_padding_is_never_reported() -> None:
         f"detections came from tiles {sorted(dets.tile_ids.tolist())}; expected exactly one per real tile 0..11")
 
 
-def test_layout_b_n_6_resolves() -> None:
-    spec = resolve_spec([TensorDesc("input", (8, 3, 640, 640))], [TensorDesc("output", (8, 8400, 6))])
-    assert (spec.layout, spec.batch_size, spec.input_hw, spec.num_anchors) == (LAYOUT_B_N_6, 8, (640, 640), 8400)
+def test_the_engine_contract_resolves() -> None:
+    spec = resolve_spec([TensorDesc("tiles", (8, 640, 640, 3), "uint8")], [TensorDesc("detections", (8, 8400, 6))])
+    assert (spec.batch_size, spec.input_hw, spec.num_anchors, spec.output_name) == (8, (640, 640), 8400, "detections")
 
 
-def test_split_layout_resolves_and_converts_centre_boxes() -> None:
-    spec = resolve_spec([TensorDesc("images", (8, 3, 640, 640))],
-                        [TensorDesc("scores", (8, 10, 1)), TensorDesc("boxes", (8, 10, 4)),
-                         TensorDesc("classes", (8, 10, 1))])
-    assert spec.layout == LAYOUT_SPLIT and spec.output_names == ("boxes", "scores", "classes")
-    boxes = np.zeros((8, 10, 4), np.float32)
-    boxes[0, 0] = (100, 50, 20, 10)
-    out = to_b_n_6(spec, {"boxes": boxes, "scores": np.full((8, 10, 1), 0.5, np.float32),
-                          "classes": np.full((8, 10, 1), 3, np.float32)})
-    assert out[0, 0].tolist() == [90, 45, 110, 55, 0.5, 3], f"xc,yc,w,h not converted: {out[0, 0]}"
+U8 = "uint8"
 
 
 @pytest.mark.parametrize(("inputs", "outputs", "message"), [
-    ([TensorDesc("input", (4, 3, 640, 640))], [TensorDesc("output", (4, 8400, 6))],
+    ([TensorDesc("tiles", (4, 640, 640, 3), U8)], [TensorDesc("output", (4, 8400, 6))],
      "expected batch 8, found batch 4"),
-    ([TensorDesc("input", (-1, 3, 640, 640))], [TensorDesc("output", (-1, 8400, 6))],
+    ([TensorDesc("tiles", (-1, 640, 640, 3), U8)], [TensorDesc("output", (-1, 8400, 6))],
      "expected a static input shape"),
-    ([TensorDesc("input", (8, 640, 640, 3))], [TensorDesc("output", (8, 8400, 6))],
-     r"expected input \[B,3,H,W\]"),
-    ([TensorDesc("input", (8, 3, 640, 640))], [TensorDesc("output", (8, 84, 8400))],
-     r"expected one output \[B,N,6\] or boxes|expected output \[B,N,6\]"),
-    ([TensorDesc("input", (8, 3, 640, 640))], [TensorDesc("output", (8, 8400, 7))],
+    ([TensorDesc("input", (8, 3, 640, 640), "float32")], [TensorDesc("output", (8, 8400, 6))],
+     r"expected a uint8 input \[B,H,W,3\].*found float32 'input' \[8, 3, 640, 640\]; prepare the ONNX with "
+     r"`python -m app.tiled.prepare_onnx"),
+    ([TensorDesc("tiles", (8, 640, 640, 3), U8)], [TensorDesc("output", (8, 84, 8400))],
+     r"expected output \[B,N,6\] .*found 'output' \[8, 84, 8400\]; prepare the ONNX"),
+    ([TensorDesc("tiles", (8, 640, 640, 3), U8)], [TensorDesc("output", (8, 8400, 7))],
      r"expected output \[B,N,6\] \(x1,y1,x2,y2,score,class\), found 'output' \[8, 8400, 7\]"),
-], ids=["batch-4", "dynamic", "nhwc", "ultralytics-raw", "seven-columns"])
-def test_layout_mismatch_says_expected_and_found(inputs: list[TensorDesc], outputs: list[TensorDesc],
+    ([TensorDesc("tiles", (8, 640, 640, 3), U8)],
+     [TensorDesc("boxes", (8, 8400, 4)), TensorDesc("scores", (8, 8400, 1)), TensorDesc("classes", (8, 8400, 1))],
+     r"expected one output \[B,N,6\].*decodes boxes/scores/classes and \[B,4\+C,N\] outputs in the graph"),
+], ids=["batch-4", "dynamic", "float-nchw", "ultralytics-raw", "seven-columns", "split-outputs"])
+def test_engine_mismatch_says_expected_and_found(inputs: list[TensorDesc], outputs: list[TensorDesc],
                                                  message: str) -> None:
     with pytest.raises(EngineLayoutError, match=message):
         resolve_spec(inputs, outputs, expected_batch=8)
@@ -132,8 +130,9 @@ def test_onnx_io_is_read_without_onnx(tiled_onnx: Path) -> None:
     from app.tiled.onnx_meta import read_onnx_io
 
     io = read_onnx_io(tiled_onnx)
-    assert [(t.name, t.shape) for t in io.inputs] == [("input", (8, 3, 640, 640))], f"inputs {io.inputs}"
-    assert [(t.name, t.shape) for t in io.outputs] == [("output", (8, 8400, 6))], f"outputs {io.outputs}"
+    assert [(t.name, t.dtype, t.shape) for t in io.inputs] == [("tiles", "uint8", (8, 640, 640, 3))], (
+        f"inputs {io.inputs}")
+    assert [(t.name, t.shape) for t in io.outputs] == [("detections", (8, 8400, 6))], f"outputs {io.outputs}"
 
 
 def test_garbage_is_not_an_onnx_model(tmp_path: Path) -> None:
@@ -216,6 +215,7 @@ class _FakeCudart:
     def __init__(self) -> None:
         self.freed: list[int] = []
         self.mallocs = 0
+        self.copies: list[tuple[int, int]] = []
 
     def cudaStreamCreate(self) -> tuple[int, int]:
         return 0, 7
@@ -225,6 +225,7 @@ class _FakeCudart:
         return 0, 1000 + self.mallocs
 
     def cudaMemcpyAsync(self, dst: int, src: int, n: int, kind: int, stream: int) -> tuple[int]:
+        self.copies.append((src, n) if kind == 1 else (dst, n))
         return (0,)
 
     def cudaStreamSynchronize(self, stream: int) -> tuple[int]:
@@ -243,13 +244,19 @@ def test_tensorrt_engine_reads_io_from_the_engine_and_binds_every_tensor(tmp_pat
 
     path = tmp_path / "model_b8_gpu0_fp32.engine"
     path.write_bytes(b"serialised")
-    io = [("input", (8, 3, 640, 640), "FLOAT", "INPUT"), ("output", (8, 8400, 6), "FLOAT", "OUTPUT")]
+    io = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
     cudart = _FakeCudart()
     engine = TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
-    assert engine.spec.layout == LAYOUT_B_N_6 and engine.spec.batch_size == 8, f"spec {engine.spec}"
+    assert engine.spec.batch_size == 8 and engine.spec.input_hw == (640, 640), f"spec {engine.spec}"
     assert cudart.mallocs == 2, f"expected one device buffer per I/O tensor, got {cudart.mallocs}"
-    out = engine.infer(np.zeros((8, 3, 640, 640), np.float32), np.full((8, 4), -1, np.int32))
+    batch = np.zeros((8, 640, 640, 3), np.uint8)
+    out = engine.infer(batch, np.full((8, 4), -1, np.int32))
     assert out.shape == (8, 8400, 6), f"output {out.shape}"
+    assert cudart.copies[0] == (batch.ctypes.data, batch.nbytes), (
+        f"the uint8 batch must go to the device as it is, from the caller's buffer; first copy {cudart.copies[0]}")
+    assert engine.infer(batch, np.full((8, 4), -1, np.int32)) is out, "the output buffer must be reused"
+    with pytest.raises(EngineError, match=r"batch float32 \[8, 3, 640, 640\] does not match the engine input uint8"):
+        engine.infer(np.zeros((8, 3, 640, 640), np.float32), np.full((8, 4), -1, np.int32))
     engine.close()
     assert len(cudart.freed) == 2, "device buffers must be freed on close"
 
@@ -259,9 +266,18 @@ def test_tensorrt_engine_with_batch_4_is_refused_saying_expected_and_found(tmp_p
 
     path = tmp_path / "model_b4_gpu0_fp16.engine"
     path.write_bytes(b"serialised")
-    io = [("input", (4, 3, 640, 640), "HALF", "INPUT"), ("boxes", (4, 8400, 4), "FLOAT", "OUTPUT"),
-          ("scores", (4, 8400, 1), "FLOAT", "OUTPUT"), ("classes", (4, 8400, 1), "FLOAT", "OUTPUT")]
+    io = [("tiles", (4, 640, 640, 3), "UINT8", "INPUT"), ("detections", (4, 8400, 6), "FLOAT", "OUTPUT")]
     with pytest.raises(EngineLayoutError, match="expected batch 8, found batch 4"):
+        TensorRTEngine(path, trt=_fake_trt(io), cudart=_FakeCudart())
+
+
+def test_tensorrt_engine_of_an_unprepared_model_is_refused_with_the_fix(tmp_path: Path) -> None:
+    from app.tiled.tensorrt_engine import TensorRTEngine
+
+    path = tmp_path / "model_b8_gpu0_fp32.engine"
+    path.write_bytes(b"serialised")
+    io = [("input", (8, 3, 640, 640), "FLOAT", "INPUT"), ("output", (8, 8400, 6), "FLOAT", "OUTPUT")]
+    with pytest.raises(EngineLayoutError, match=r"found float32 'input' \[8, 3, 640, 640\]; prepare the ONNX"):
         TensorRTEngine(path, trt=_fake_trt(io), cudart=_FakeCudart())
 
 
@@ -277,7 +293,7 @@ def test_runtime_never_imports_torch() -> None:
     import sys
 
     code = ("import sys, app.tiled.cli, app.tiled.video, app.tiled.pipeline, app.tiled.engines, app.tiled.track, "
-            "app.tiled.tensorrt_engine; "
+            "app.tiled.bytetrack, app.tiled.slicing, app.tiled.tensorrt_engine; "
             "bad = sorted(m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules); print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]", f"the runtime imported {out.stdout.strip()}; expected none (issue 4)"
@@ -288,11 +304,3 @@ def tiled_onnx() -> Path:
     from conformance.tiled.assets import ensure_detector
 
     return ensure_detector()
-
-
-def test_fp16_engines_get_an_fp16_batch() -> None:
-    pre = BatchPreprocessor(8, (640, 640), np.float16)
-    pre.fill(np.full((1080, 1920, 3), 255, np.uint8), slice_boxes(1920, 1080))
-    assert pre.batch.dtype == np.float16 and np.allclose(pre.batch, 1.0), f"batch {pre.batch.dtype}"
-    with pytest.raises(ConfigError, match="input dtype must be float32 or float16, but got int8"):
-        BatchPreprocessor(8, (640, 640), np.int8)

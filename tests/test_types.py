@@ -1,4 +1,4 @@
-"""The code type-checks (STYLE.md 8): mypy over the suite, the apps, the binding and these tests."""
+"""The code type-checks: mypy over the suite, the apps, the binding and these tests."""
 
 from __future__ import annotations
 

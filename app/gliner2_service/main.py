@@ -1,9 +1,9 @@
 """The FastAPI app: ``uvicorn app.gliner2_service.main:app --loop asyncio --port 8012`` (seed 000)."""
 
-from __future__ import annotations
-
+import asyncio
 import logging
 import os
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -15,18 +15,32 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .engine import InferenceEngine, ServiceStopping, Task
+from .errors import validation_detail
+from .guards import RequestGuard
 from .metrics import MetricsMiddleware, ServiceMetrics
 from .model import LOG, LoadedModel, ModelLoadError, ModelManager
-from .schemas import (ClassifyRequest, EntitiesRequest, HealthResponse, InferenceResponse,
-                      JsonRequest, ReadyResponse, _Request)
+from .prepare import RequestRefused
+from .schemas import (ErrorResponse, HealthResponse, InferenceResponse, ReadyResponse, _Request,
+                      request_models)
 from .settings import Settings
 
-PATHS = frozenset({"/health", "/ready", "/metrics", "/v1/entities", "/v1/classify",
-                   "/v1/extract_json", "/docs", "/openapi.json"})
+INFERENCE_PATHS = frozenset({"/v1/entities", "/v1/classify", "/v1/extract_json"})
+PATHS = INFERENCE_PATHS | {"/health", "/ready", "/metrics", "/docs", "/openapi.json"}
 
 
-class InputError(ValueError):
-    """A request that is well-typed but outside the service's limits (answered with 422)."""
+def _error(what: str) -> Dict[str, Any]:
+    return {"model": ErrorResponse, "description": what}
+
+
+#: What every inference endpoint may answer besides 200; every body is an ErrorResponse.
+INFERENCE_ERRORS: Dict[int | str, Dict[str, Any]] = {
+    400: _error("The body is not valid JSON"),
+    413: _error("The body is over MAX_BODY_BYTES"),
+    415: _error("The Content-Type is not application/json"),
+    422: _error("A field is the wrong type or over a limit (characters, entries, the model's tokens)"),
+    500: _error("The model failed on this request (a defect: the service's own checks expect none)"),
+    503: _error("The model is not loaded (the reason is given) or the service is shutting down"),
+}
 
 
 def _configure_logging() -> None:
@@ -39,26 +53,30 @@ def _configure_logging() -> None:
         LOG.propagate = False
 
 
-def _check_limits(settings: Settings, texts: List[str], labels: List[str], what: str) -> None:
-    if not texts:
-        raise InputError("text must be a non-empty string or a non-empty list of strings, but got []")
-    if len(texts) > settings.max_texts:
-        raise InputError(f"text must hold at most {settings.max_texts} texts (MAX_TEXTS), "
-                         f"but got {len(texts)}")
-    for i, text in enumerate(texts):
-        if not text.strip():
-            raise InputError(f"text[{i}] must be a non-empty string, but got {text!r}")
-        if len(text) > settings.max_text_chars:
-            raise InputError(f"text[{i}] must be at most {settings.max_text_chars} characters "
-                             f"(MAX_TEXT_CHARS), but got {len(text)}")
-    if not labels:
-        raise InputError(f"{what} must not be empty")
-    if len(labels) > settings.max_labels:
-        raise InputError(f"{what} must hold at most {settings.max_labels} entries (MAX_LABELS), "
-                         f"but got {len(labels)}")
-    for label in labels:
-        if not label.strip():
-            raise InputError(f"{what} must be non-empty strings, but got {label!r}")
+def _chain_signals(engine: InferenceEngine) -> None:
+    """Tell the engine at SIGTERM/SIGINT, then let the server's own handler run (uvicorn's drain)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(engine.begin_shutdown)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread (e.g. a test client): no signals to chain
+            return
+
+
+async def _until_disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
 
 
 def create_app(settings: Optional[Settings] = None,
@@ -66,6 +84,7 @@ def create_app(settings: Optional[Settings] = None,
     """Build the app; ``engine_class`` is the seam the known-bad fixtures replace."""
     cfg = settings if settings is not None else Settings.from_env()
     metrics = ServiceMetrics()
+    models = request_models(cfg)
     state: Dict[str, Any] = {}
 
     @asynccontextmanager
@@ -89,8 +108,9 @@ def create_app(settings: Optional[Settings] = None,
         engine = engine_class(cfg, manager, executor, metrics)
         state.update(manager=manager, engine=engine)
         await engine.start()
-        LOG.info("GLiNER2 service starting: model=%s preload=%d microbatch=%d",
-                 cfg.model_source, int(cfg.preload), int(cfg.microbatch))
+        _chain_signals(engine)
+        LOG.info("GLiNER2 service starting: model=%s preload=%d microbatch=%d shutdown_grace=%.1fs",
+                 cfg.model_source, int(cfg.preload), int(cfg.microbatch), cfg.shutdown_grace_s)
         if cfg.preload:
             try:
                 await manager.get()
@@ -99,28 +119,29 @@ def create_app(settings: Optional[Settings] = None,
         try:
             yield
         finally:
-            # uvicorn has already drained in-flight requests after SIGTERM; now stop the worker.
+            # uvicorn has drained in-flight requests (bounded by the engine's grace) after SIGTERM.
             await engine.stop()
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
             LOG.info("GLiNER2 service stopped")
 
-    app = FastAPI(title="GLiNER2 service", version="1.0.0", lifespan=lifespan,
-                  description="Entity extraction, classification and structured extraction "
-                              "with GLiNER2 (orin-conformance-kit).")
+    app = FastAPI(title="GLiNER2 service", version="1.1.0", lifespan=lifespan,
+                  description="Entity extraction, classification and structured extraction with GLiNER2 "
+                              "(orin-conformance-kit). Every refusal is a 4xx whose `detail` names the "
+                              "field, the limit and what was found.")
+    # The last added is outermost: metrics see the guard's 413/415 too.
+    app.add_middleware(RequestGuard, paths=INFERENCE_PATHS, max_body_bytes=cfg.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics, known_paths=PATHS)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
+        errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse(status_code=400, content={
-                "detail": "request body is not valid JSON; expected a JSON object"})
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
-                 f"{e.get('msg')}" for e in errors]
-        return JSONResponse(status_code=422, content={"detail": "; ".join(parts)})
+                "detail": "the body is not valid JSON; expected a JSON object"})
+        return JSONResponse(status_code=422, content={"detail": validation_detail(errors)})
 
-    @app.exception_handler(InputError)
-    async def on_input_error(request: Request, exc: InputError) -> JSONResponse:
+    @app.exception_handler(RequestRefused)
+    async def on_refused(request: Request, exc: RequestRefused) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
     @app.exception_handler(ModelLoadError)
@@ -129,7 +150,13 @@ def create_app(settings: Optional[Settings] = None,
 
     @app.exception_handler(ServiceStopping)
     async def on_stopping(request: Request, exc: ServiceStopping) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def on_failure(request: Request, exc: Exception) -> JSONResponse:
+        # A defect, never an answer to bad input (those are 4xx): say so in the documented shape.
+        return JSONResponse(status_code=500, content={
+            "detail": f"inference failed: {type(exc).__name__}: {str(exc)[:200]}".replace("\n", " ")})
 
     @app.get("/health", response_model=HealthResponse)
     async def health() -> Dict[str, str]:
@@ -137,7 +164,7 @@ def create_app(settings: Optional[Settings] = None,
         return {"status": "ok"}
 
     @app.get("/ready", response_model=ReadyResponse,
-             responses={503: {"model": ReadyResponse}})
+             responses={503: {"model": ReadyResponse, "description": "Not loaded yet, or failed (reason)"}})
     async def ready() -> Any:
         """Readiness: 200 once the model is loaded; 503 with the reason before (never loads)."""
         manager: ModelManager = state["manager"]
@@ -148,41 +175,46 @@ def create_app(settings: Optional[Settings] = None,
         return {"ready": True, "device": loaded.device_label, "model": loaded.source,
                 "load_seconds": loaded.load_seconds}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus text exposition",
+        "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}})
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def run(body: _Request, task: Task, keys: List[str], what: str) -> JSONResponse:
-        texts = body.texts()
-        _check_limits(cfg, texts, keys, what)
+    async def run(request: Request, body: _Request, task: Task, what: str) -> Response:
         engine: InferenceEngine = state["engine"]
-        results = await engine.submit(texts, task, body.threshold)
+        work = asyncio.ensure_future(engine.submit(body.texts(), task, body.threshold, what))
+        gone = asyncio.ensure_future(_until_disconnected(request))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not work.done():  # the client went away (or we are being cancelled): drop its work
+                work.cancel()
+            gone.cancel()
+        if not work.done() or work.cancelled():
+            return Response(status_code=499)  # nobody to answer (nginx's "client closed request")
+        results = work.result()
         loaded = state["manager"].loaded
         # A Response skips FastAPI's re-validation of the body (response_model still documents it):
         # the shape is fixed by Task.normalize, and re-validating costs on every request.
-        return JSONResponse({"model": loaded.source, "device": loaded.device_label,
-                             "results": results})
+        return JSONResponse({"model": loaded.source, "device": loaded.device_label, "results": results})
 
-    @app.post("/v1/entities", response_model=InferenceResponse)
-    async def entities(body: EntitiesRequest) -> JSONResponse:
+    @app.post("/v1/entities", response_model=InferenceResponse, responses=INFERENCE_ERRORS)
+    async def entities(request: Request, body: models.entities) -> Response:  # type: ignore[name-defined]
         """Entities per text: ``{"entities": {label: [span text, ...]}}`` for every label."""
-        return await run(body, Task("entities", tuple(body.labels)), body.labels, "labels")
+        return await run(request, body, Task("entities", tuple(body.labels)), "labels")
 
-    @app.post("/v1/classify", response_model=InferenceResponse)
-    async def classify(body: ClassifyRequest) -> JSONResponse:
+    @app.post("/v1/classify", response_model=InferenceResponse, responses=INFERENCE_ERRORS)
+    async def classify(request: Request, body: models.classify) -> Response:  # type: ignore[name-defined]
         """Labels per text: ``{"classification": {task: label or [labels]}}``."""
-        for name, labels in body.tasks.items():
-            _check_limits(cfg, body.texts(), labels, f"tasks[{name!r}]")
-        return await run(body, Task("classify", tuple((k, tuple(v)) for k, v in body.tasks.items())),
-                         list(body.tasks), "tasks")
+        return await run(request, body,
+                         Task("classify", tuple((k, tuple(v)) for k, v in body.tasks.items())), "tasks")
 
-    @app.post("/v1/extract_json", response_model=InferenceResponse)
-    async def extract_json(body: JsonRequest) -> JSONResponse:
+    @app.post("/v1/extract_json", response_model=InferenceResponse, responses=INFERENCE_ERRORS)
+    async def extract_json(request: Request, body: models.json) -> Response:  # type: ignore[name-defined]
         """Records per text: ``{"structures": {name: [{field: value}, ...]}}``."""
-        for name, fields in body.structures.items():
-            _check_limits(cfg, body.texts(), fields, f"structures[{name!r}]")
-        return await run(body, Task("json", tuple((k, tuple(v)) for k, v in body.structures.items())),
-                         list(body.structures), "structures")
+        return await run(request, body,
+                         Task("json", tuple((k, tuple(v)) for k, v in body.structures.items())), "structures")
 
     return app
 

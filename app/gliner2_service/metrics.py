@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -15,7 +15,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class ServiceMetrics:
-    """Requests, latency, model load time, queue depth and batch sizes."""
+    """Requests, latency, model load time, queue depth, batch sizes, texts run/cancelled, process memory."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -39,6 +39,19 @@ class ServiceMetrics:
             "gliner2_batch_size", "Texts per model call", buckets=(1, 2, 4, 8, 16, 32, 64),
             registry=self.registry,
         )
+        self.texts_inferred = Counter(
+            "gliner2_texts_inferred", "Texts the model computed an answer for", registry=self.registry,
+        )
+        self.texts_cancelled = Counter(
+            "gliner2_texts_cancelled", "Texts dropped before the model ran them: their client went away",
+            registry=self.registry,
+        )
+        self.texts_aborted = Counter(
+            "gliner2_texts_aborted", "Texts whose model call was stopped part-way (client gone, shutdown)",
+            registry=self.registry,
+        )
+        # process_resident_memory_bytes and friends: the memory check reads them over HTTP.
+        ProcessCollector(registry=self.registry)
 
 
 class MetricsMiddleware:

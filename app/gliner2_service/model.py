@@ -15,7 +15,7 @@ from .settings import Settings
 
 LOG = logging.getLogger("app.gliner2_service")
 
-#: The device-tree model string names the board on a Jetson (REFERENCE.md, Jetson facts).
+#: The device-tree model string names the board on a Jetson (/proc/device-tree/model, written by L4T).
 DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
 
 

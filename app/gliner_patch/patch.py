@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 MARKER = "# orin-kit: lazy GLiNER import (app.gliner_patch)"
-#: The one eager import every known layout has (gliner 0.2.13 to 0.2.29, REFERENCE.md).
+#: The one eager import every known layout has (gliner 0.2.13 to 0.2.29, read from their released wheels).
 EAGER_IMPORT = "from .model import GLiNER"
 LAZY_BLOCK = f'''{MARKER}
 # `import gliner` no longer imports .model (and onnxruntime with it in gliner 0.2.13-0.2.28);

@@ -1,6 +1,6 @@
 """SAHI-compatible slice geometry.
 
-Same walk as SAHI's ``get_slice_bboxes`` (REFERENCE.md, "Tiled detection"): overlap is
+Same walk as SAHI's ``get_slice_bboxes`` (sahi/slicing.py): overlap is
 ``int(ratio * tile)``, rows then columns, and a tile that would cross the right or bottom edge is
 shifted back inside the frame (never padded). A frame smaller than a tile gives tiles clipped to the
 frame. 1920x1080 at 640/0.2 gives exactly 8 tiles, one batch of the b8 engine.

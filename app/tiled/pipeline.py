@@ -1,10 +1,14 @@
-"""Per-frame tiled detection: slice -> preprocess -> engine (batches of B) -> decode -> merge."""
+"""Per-frame tiled detection: slice (uint8, into one reused batch) -> engine -> decode -> merge.
+
+Per batch of B tiles the host copies the tiles' bytes, the engine does the rest of the preprocessing and
+the model, and the host decodes the engine's ``[B, N, 6]`` before the next batch overwrites it.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +17,7 @@ from app.tiled.engines import Engine
 from app.tiled.errors import ConfigError
 from app.tiled.geometry import slice_boxes, validate_tiling
 from app.tiled.postprocess import Detections, MergeConfig, Merger, TileDetections, decode, merge_detections
-from app.tiled.preprocess import BatchPreprocessor
+from app.tiled.slicing import BatchSlicer
 
 
 class StageTimes:
@@ -41,7 +45,8 @@ class TiledDetector:
 
     def __init__(self, engine: Engine, tile: int = 640, overlap: float = 0.2, conf: float = 0.25,
                  merge: MergeConfig | None = None, merger: Merger = merge_detections,
-                 classes: frozenset[int] | None = None) -> None:
+                 classes: frozenset[int] | None = None,
+                 slicer: Callable[[int, tuple[int, int]], BatchSlicer] = BatchSlicer) -> None:
         validate_tiling(tile, overlap)
         if not 0.0 <= conf <= 1.0:
             raise ConfigError(f"conf must be in [0, 1], but got {conf}")
@@ -53,8 +58,8 @@ class TiledDetector:
         self.merger = merger
         self.classes = classes
         spec = engine.spec
-        self.preprocessor = BatchPreprocessor(spec.batch_size, spec.input_hw,
-                                              np.float16 if spec.input_dtype == "float16" else np.float32)
+        self.slicer = slicer(spec.batch_size, spec.input_hw)
+        self._padded_tiles = np.full((spec.batch_size, 4), -1, dtype=np.int32)
         self._tiles_cache: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
         self.times = StageTimes()
 
@@ -65,7 +70,7 @@ class TiledDetector:
         return self._tiles_cache[key]
 
     def batches(self, tiles: npt.NDArray[np.int32]) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
-        """``(start, tiles)`` chunks of at most one batch; the last one is padded by the preprocessor."""
+        """``(start, tiles)`` chunks of at most one batch; the last one is padded by the slicer."""
         b = self.engine.spec.batch_size
         for start in range(0, len(tiles), b):
             yield start, tiles[start:start + b]
@@ -76,27 +81,25 @@ class TiledDetector:
             raise ConfigError(f"frame must be HxWx3 uint8 BGR, but got shape {frame.shape} dtype {frame.dtype}")
         h, w = frame.shape[:2]
         tiles = self.tiles_for(w, h)
-        b = self.engine.spec.batch_size
-        raws: list[npt.NDArray[np.float32]] = []
-        scales: list[npt.NDArray[np.float32]] = []
-        padded_tiles = np.full((b, 4), -1, dtype=np.int32)
-        for _start, chunk in self.batches(tiles):
+        parts: list[TileDetections] = []
+        spent = [0.0, 0.0, 0.0]
+        for start, chunk in self.batches(tiles):
             t0 = time.perf_counter()
-            letterbox = self.preprocessor.fill(frame, chunk)
-            padded_tiles[...] = -1
-            padded_tiles[: len(chunk)] = chunk
+            scales = self.slicer.fill(frame, chunk)
+            self._padded_tiles[...] = -1
+            self._padded_tiles[: len(chunk)] = chunk
             t1 = time.perf_counter()
-            out = self.engine.infer(self.preprocessor.batch, padded_tiles)
+            out = self.engine.infer(self.slicer.batch, self._padded_tiles)
             t2 = time.perf_counter()
-            self.times.add("preprocess", t1 - t0)
-            self.times.add("infer", t2 - t1)
             # padding rows are dropped here: they are never decoded, so never reported
-            raws.append(np.array(out[: len(chunk)], dtype=np.float32, copy=True))
-            scales.append(letterbox.scales[: len(chunk)])
-        t3 = time.perf_counter()
-        dets = decode(np.concatenate(raws), tiles, np.concatenate(scales), self.conf, self.classes)
-        self.times.add("decode", time.perf_counter() - t3)
-        return dets, tiles
+            parts.append(decode(out[: len(chunk)], chunk, scales, self.conf, self.classes, first_tile=start))
+            t3 = time.perf_counter()
+            spent[0] += t1 - t0
+            spent[1] += t2 - t1
+            spent[2] += t3 - t2
+        for stage, seconds in zip(("slice", "infer", "decode"), spent):
+            self.times.add(stage, seconds)
+        return TileDetections.concat(parts), tiles
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> Detections:
         """Frame detections of ``frame`` after the cross-tile merge."""

@@ -1,7 +1,7 @@
 """Decode engine outputs to tile detections, then merge tiles into frame detections through ``nms_cpp``.
 
 Merge = per-tile NMS (IoU; removes the detector's own duplicates, the engine has no NMS inside), then
-cross-tile greedy NMM with IOS (SAHI's defaults, REFERENCE.md): a seam cuts an object into a clipped
+cross-tile greedy NMM with IOS (SAHI's defaults, sahi/predict.py): a seam cuts an object into a clipped
 box and a full one (or two partial ones); their IoU can be < 0.5 but their intersection over the
 smaller box is ~1, and NMM replaces them by their union, the whole object.
 """
@@ -50,6 +50,14 @@ class TileDetections:
     class_ids: I32
     tile_ids: I32
 
+    @staticmethod
+    def concat(parts: list["TileDetections"]) -> "TileDetections":
+        """One set from several batches' (the tile ids are already frame-wide)."""
+        if len(parts) == 1:
+            return parts[0]
+        return TileDetections(np.concatenate([p.boxes for p in parts]), np.concatenate([p.scores for p in parts]),
+                              np.concatenate([p.class_ids for p in parts]), np.concatenate([p.tile_ids for p in parts]))
+
 
 @dataclass(frozen=True)
 class Detections:
@@ -74,30 +82,39 @@ class Merger(Protocol):
     def __call__(self, dets: TileDetections, tiles: I32, config: MergeConfig) -> Detections: ...
 
 
-def decode(raw: F32, tiles: I32, scales: F32, conf: float, classes: frozenset[int] | None = None) -> TileDetections:
-    """Select rows of ``raw [T, N, 6]`` (valid tiles only) with score >= ``conf``; map to tile pixels.
+def decode(raw: F32, tiles: I32, scales: F32, conf: float, classes: frozenset[int] | None = None,
+           first_tile: int = 0) -> TileDetections:
+    """Select rows of ``raw [T, N, 6]`` (one batch's real tiles) with score >= ``conf``; map to tile pixels.
 
-    Non-finite rows are dropped; boxes are clipped to their tile (a detector cannot see past it).
+    Only the score column is read for every anchor; the other columns only for the candidates. Non-finite
+    rows are dropped; boxes are clipped to their tile (a detector cannot see past it). Tile ids count from
+    ``first_tile`` (the batch's first tile in the frame).
     """
     if raw.ndim != 3 or raw.shape[2] != 6 or raw.shape[0] != len(tiles):
         raise ConfigError(f"raw detections must be [T={len(tiles)},N,6], but got {list(raw.shape)}")
-    score = raw[..., 4]
-    mask = (score >= conf) & np.isfinite(raw).all(axis=2)
-    if classes is not None:
-        mask &= np.isin(raw[..., 5].astype(np.int64), np.fromiter(classes, dtype=np.int64))
-    tile_idx, anchor_idx = np.nonzero(mask)
-    sel = raw[tile_idx, anchor_idx]
-    inv = (1.0 / scales[tile_idx]).astype(np.float32)[:, None]
-    boxes = sel[:, :4] * inv
-    size = (tiles[:, 2:] - tiles[:, :2]).astype(np.float32)[tile_idx]
-    np.clip(boxes[:, 0::2], 0.0, size[:, :1], out=boxes[:, 0::2])
-    np.clip(boxes[:, 1::2], 0.0, size[:, 1:], out=boxes[:, 1::2])
+    anchors = raw.shape[1]
+    flat = np.flatnonzero(raw[..., 4] >= conf)
+    rows = raw.reshape(-1, 6)[flat]  # a copy: the engine's buffer is reused by the next batch
+    if classes is not None or not np.isfinite(rows).all():
+        ok = np.isfinite(rows).all(axis=1)
+        if classes is not None:
+            ok &= np.isin(rows[:, 5].astype(np.int64), np.fromiter(classes, dtype=np.int64))
+        rows, flat = rows[ok], flat[ok]
+    tile_idx = flat // anchors
+    limits = (tiles[:, 2:] - tiles[:, :2]).astype(np.float32)[:, [0, 1, 0, 1]]
+    boxes = rows[:, :4]
+    if (scales[: len(tiles)] != 1.0).any():  # letterboxed tiles: back to tile pixels
+        boxes *= (1.0 / scales).astype(np.float32)[tile_idx, None]
+    np.maximum(boxes, 0.0, out=boxes)
+    np.minimum(boxes, limits[tile_idx], out=boxes)
     keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    if not keep.all():
+        rows, tile_idx = rows[keep], tile_idx[keep]
     return TileDetections(
-        boxes=np.ascontiguousarray(boxes[keep], dtype=np.float32),
-        scores=np.ascontiguousarray(sel[keep, 4], dtype=np.float32),
-        class_ids=sel[keep, 5].astype(np.int32),
-        tile_ids=tile_idx[keep].astype(np.int32),
+        boxes=np.ascontiguousarray(rows[:, :4]),
+        scores=rows[:, 4].copy(),
+        class_ids=rows[:, 5].astype(np.int32),
+        tile_ids=(tile_idx + first_tile).astype(np.int32),
     )
 
 

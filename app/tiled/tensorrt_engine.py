@@ -1,5 +1,10 @@
 """TensorRT 10 engine (on the device): named I/O tensors, static batch, ``execute_async_v3``.
 
+The engine is built from an ONNX prepared by ``python -m app.tiled.prepare_onnx``: its input is the uint8
+tile batch ``[B, H, W, 3]``, copied to the device straight from the slicer's reused buffer (no host
+conversion, no staging copy; TensorRT's Cast/transpose/scale run on the GPU), and its one output
+``[B, N, 6]`` comes back into a host buffer allocated once.
+
 Importable without TensorRT: ``tensorrt`` and the CUDA binding are imported when an engine is opened.
 Device buffers go through cuda-python's runtime binding (``cuda.bindings.runtime``, or the older
 ``cuda.cudart``), not a framework. I/O names, shapes and dtypes are read from the engine itself
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.tiled.engines import EngineSpec, TensorDesc, resolve_spec, to_b_n_6
+from app.tiled.contract import EngineSpec, TensorDesc, check_batch, check_output, resolve_spec
 from app.tiled.errors import EngineError
 
 #: TensorRT DataType names -> the app's dtype names.
@@ -89,30 +94,27 @@ class TensorRTEngine:
         self._host: dict[str, npt.NDArray[Any]] = {}
         self._device: dict[str, int] = {}
         for name, desc in self._descs.items():
-            host = np.empty(tuple(int(d) for d in desc.shape), dtype=np.dtype(desc.dtype))
-            self._host[name] = host
-            ptr = _check(self._cudart.cudaMalloc(host.nbytes), f"cudaMalloc({host.nbytes}) for '{name}'")
+            nbytes = int(np.prod([int(d) for d in desc.shape])) * np.dtype(desc.dtype).itemsize
+            if name != self.spec.input_name:  # the input is copied from the caller's batch as it is
+                self._host[name] = np.empty(tuple(int(d) for d in desc.shape), dtype=np.dtype(desc.dtype))
+            ptr = _check(self._cudart.cudaMalloc(nbytes), f"cudaMalloc({nbytes}) for '{name}'")
             self._device[name] = int(ptr)
             self._context.set_tensor_address(name, int(ptr))
 
-    def infer(self, batch: npt.NDArray[np.floating], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    def infer(self, batch: npt.NDArray[np.uint8], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        """Run one batch; the result is the engine's output buffer, overwritten by the next call."""
+        check_batch(self.spec, batch)
         cudart = self._cudart
-        name = self.spec.input_name
-        host_in = self._host[name]
-        if batch.shape != host_in.shape:
-            raise EngineError(f"batch shape {batch.shape} does not match the engine input {host_in.shape}")
-        np.copyto(host_in, batch, casting="same_kind")
         h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        _check(cudart.cudaMemcpyAsync(self._device[name], host_in.ctypes.data, host_in.nbytes, h2d, self._stream),
-               "host-to-device copy")
+        _check(cudart.cudaMemcpyAsync(self._device[self.spec.input_name], batch.ctypes.data, batch.nbytes, h2d,
+                                      self._stream), "host-to-device copy")
         if not self._context.execute_async_v3(int(self._stream)):
             raise EngineError("TensorRT execute_async_v3 failed")
-        for out in self.spec.output_names:
-            host = self._host[out]
-            _check(cudart.cudaMemcpyAsync(host.ctypes.data, self._device[out], host.nbytes, d2h, self._stream),
-                   "device-to-host copy")
+        out = self._host[self.spec.output_name]
+        _check(cudart.cudaMemcpyAsync(out.ctypes.data, self._device[self.spec.output_name], out.nbytes, d2h,
+                                      self._stream), "device-to-host copy")
         _check(cudart.cudaStreamSynchronize(self._stream), "stream synchronise")
-        return to_b_n_6(self.spec, {n: self._host[n] for n in self.spec.output_names})
+        return check_output(self.spec, out)
 
     def close(self) -> None:
         for ptr in self._device.values():

@@ -1,17 +1,16 @@
-"""Tracking through supervision's ByteTrack (needs no torch; REFERENCE.md).
+"""Tracking: ByteTrack behind the app's :class:`Tracker` interface.
 
-supervision 0.31 removed ``sv.ByteTrack`` (roboflow/supervision#2582) for the ``trackers`` package,
-which requires numpy>=2 and the GUI ``opencv-python`` (both ruled out for the Orin images), so the app
-pins supervision 0.30.x, whose ByteTrack is deprecated but present and unchanged.
+The tracker is :class:`app.tiled.bytetrack.ByteTrack`: supervision's ByteTrack algorithm with the tracks
+as arrays (the same ids, a fraction of the host time; see that module). supervision stays the app's
+annotation library; its own ByteTrack (0.30, deprecated, removed in 0.31) is the reference the tracker is
+tested against.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Protocol
 
-import numpy as np
-
+from app.tiled.bytetrack import ByteTrack
 from app.tiled.postprocess import Detections
 
 
@@ -22,38 +21,15 @@ class Tracker(Protocol):
 
 
 class ByteTrackTracker:
-    """``supervision.ByteTrack`` behind the app's :class:`Tracker` interface."""
+    """ByteTrack with supervision's parameters and defaults; keeps the detections that belong to a track."""
 
     def __init__(self, frame_rate: float = 30.0, track_activation_threshold: float = 0.25,
                  lost_track_buffer: int = 30, minimum_matching_threshold: float = 0.8) -> None:
-        import supervision as sv
-
-        if not hasattr(sv, "ByteTrack"):
-            raise ImportError(f"supervision {sv.__version__} has no ByteTrack (removed in 0.31); "
-                              "expected supervision>=0.25,<0.31")
-        self._sv = sv
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # the deprecation notice, see the module docstring
-            self._tracker = sv.ByteTrack(
-                track_activation_threshold=track_activation_threshold,
-                lost_track_buffer=lost_track_buffer,
-                minimum_matching_threshold=minimum_matching_threshold,
-                frame_rate=frame_rate,
-            )
+        self._tracker = ByteTrack(track_activation_threshold=track_activation_threshold,
+                                  lost_track_buffer=lost_track_buffer,
+                                  minimum_matching_threshold=minimum_matching_threshold, frame_rate=frame_rate)
 
     def update(self, dets: Detections) -> Detections:
-        sv_dets = self._sv.Detections(
-            xyxy=dets.boxes.astype(np.float32).reshape(-1, 4),
-            confidence=dets.scores.astype(np.float32),
-            class_id=dets.class_ids.astype(int),
-        )
-        tracked = self._tracker.update_with_detections(sv_dets)
-        ids = tracked.tracker_id if tracked.tracker_id is not None else np.full(len(tracked), -1)
-        return Detections(
-            boxes=np.asarray(tracked.xyxy, dtype=np.float32).reshape(-1, 4),
-            scores=np.asarray(tracked.confidence if tracked.confidence is not None else np.ones(len(tracked)),
-                              dtype=np.float32),
-            class_ids=np.asarray(tracked.class_id if tracked.class_id is not None else np.zeros(len(tracked)),
-                                 dtype=np.int32),
-            track_ids=np.asarray(ids, dtype=np.int64),
-        )
+        index, ids = self._tracker.update(dets.boxes, dets.scores)
+        return Detections(boxes=dets.boxes[index], scores=dets.scores[index], class_ids=dets.class_ids[index],
+                          track_ids=ids)

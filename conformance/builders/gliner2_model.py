@@ -1,8 +1,13 @@
-"""Build an offline tiny GLiNER2 model: ``python -m conformance.builders.gliner2_model OUTDIR``.
+"""Build offline GLiNER2 models: ``python -m conformance.builders.gliner2_model OUTDIR [--size bench]``.
 
-A WordPiece tokenizer trained on a few sentences, a 2-layer BERT encoder of width 32 and random
-weights (REFERENCE.md, "Offline tiny model"). It goes through the library's real save and load code;
-its labels are random, so tests assert shapes and types, never content. Nothing is downloaded.
+A WordPiece tokenizer trained on a few sentences and a BERT encoder with random weights, saved and
+loaded through the library's real ``save_pretrained``/``from_pretrained``. Nothing is downloaded.
+
+- ``tiny`` (default): 2 layers, width 32, ~93k parameters: the functional checks (labels are random,
+  so tests assert shapes and types, never content).
+- ``bench``: the real GLiNER2 base encoder's size (12 layers, width 768, 12 heads, 3072 feed-forward)
+  for throughput figures that mean something: a model costing less than its HTTP request cannot
+  show what micro-batching buys (issue 15). ~90M parameters, ~360 MB on disk.
 """
 
 from __future__ import annotations
@@ -52,8 +57,15 @@ def build_tokenizer(corpus: Sequence[str] = CORPUS, vocab_size: int = 300) -> An
         sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
 
 
-def build(outdir: Path, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
-    """Write the tiny model to ``outdir`` (atomically: a temp dir renamed into place)."""
+#: Encoder shapes by size: (hidden, layers, attention heads, feed-forward width).
+SIZES = {"tiny": (32, 2, 2, 64), "bench": (768, 12, 12, 3072)}
+
+
+def build(outdir: Path, seed: int = 0, size: str = "tiny") -> Path:
+    """Write the model of ``size`` to ``outdir`` (atomically: a temp dir renamed into place)."""
+    if size not in SIZES:
+        raise TinyModelError(f"size must be one of {', '.join(SIZES)}, but got {size!r}")
+    hidden, layers, heads, ffn = SIZES[size]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import BertConfig
@@ -64,12 +76,12 @@ def build(outdir: Path, seed: int = 0, hidden: int = 32, layers: int = 2) -> Pat
     tokenizer = build_tokenizer()
     encoder_config = BertConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
-        num_attention_heads=2, intermediate_size=hidden * 2,
+        num_attention_heads=heads, intermediate_size=ffn,
         # Room for MAX_TEXT_CHARS (10,000 characters) plus the schema prompt: BERT's absolute
         # positions make a longer input a hard error, unlike the relative ones of real checkpoints.
         max_position_embeddings=4096)
     # Both encoder_config and tokenizer are given, else the constructor reaches for the hub.
-    config = ExtractorConfig(model_name="orin-kit/gliner2-tiny", max_width=8,
+    config = ExtractorConfig(model_name=f"orin-kit/gliner2-{size}", max_width=8,
                              counting_layer="count_lstm")
     model = GLiNER2(config, encoder_config=encoder_config, tokenizer=tokenizer)
     outdir = Path(outdir)
@@ -94,9 +106,9 @@ def is_built(outdir: Path) -> bool:
     return all((Path(outdir) / f).is_file() for f in REQUIRED_FILES)
 
 
-def ensure(outdir: Path) -> Path:
-    """Build the tiny model unless it is already there (idempotent, for make setup and fixtures)."""
-    return Path(outdir) if is_built(outdir) else build(outdir)
+def ensure(outdir: Path, size: str = "tiny") -> Path:
+    """Build the model unless it is already there (idempotent, for make setup and fixtures)."""
+    return Path(outdir) if is_built(outdir) else build(outdir, size=size)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -104,13 +116,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path, help="directory to write the model to")
     parser.add_argument("--force", action="store_true", help="rebuild even if present")
+    parser.add_argument("--size", choices=sorted(SIZES), default="tiny",
+                        help="tiny (functional checks) or bench (the real encoder's size, for throughput)")
     args = parser.parse_args(argv)
     try:
-        path = build(args.outdir) if args.force else ensure(args.outdir)
+        path = build(args.outdir, size=args.size) if args.force else ensure(args.outdir, args.size)
     except (OSError, TinyModelError) as exc:
-        print(f"error: tiny model not built in {args.outdir}: {exc}", file=sys.stderr)
+        print(f"error: {args.size} model not built in {args.outdir}: {exc}", file=sys.stderr)
         return 1
-    print(f"tiny GLiNER2 model ready in {path}")
+    print(f"{args.size} GLiNER2 model ready in {path}")
     return 0
 
 

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from app.tiled.engines import LAYOUT_B_N_6, EngineSpec
+from app.tiled.contract import EngineSpec
 from app.tiled.errors import ConfigError, OutputError
 from app.tiled.geometry import slice_boxes
-from app.tiled.preprocess import letterbox_scale
+from app.tiled.slicing import letterbox_scale
 
 CLASS_NAMES = ("box", "disc", "bar")
 _COLOURS = ((40, 40, 230), (40, 200, 40), (230, 120, 20))  # BGR per class
@@ -176,17 +176,22 @@ class GroundTruthDetector:
     """Stand-in engine: for each tile returns every ground-truth object clipped to the tile, as a real
     detector sees it (score 0.5 + 0.5 x visible fraction), in engine-input pixels, ``[B, N, 6]``.
 
-    Set the truth of the frame with :meth:`set_truth` before each frame. It ignores pixels.
-    ``candidates`` > 1 makes it report each object that many times, jittered by a few pixels with falling
-    scores, like the raw output of an engine without NMS inside (DeepStream-Yolo, REFERENCE.md).
+    Set the truth of the frame with :meth:`set_truth` before each frame. It ignores pixels (its input is
+    the app's uint8 tile batch, like a prepared model's). ``candidates`` > 1 makes it report each object
+    that many times, jittered by a few pixels with falling scores, like the raw output of an engine without
+    NMS inside (DeepStream-Yolo's [B, N, 6] export). ``output_anchors`` pads each tile's rows with empty anchors
+    up to a real engine's N (8400 at 640), so the host reads as much as it would from one.
     """
 
     def __init__(self, batch_size: int = 8, input_hw: tuple[int, int] = (640, 640), num_anchors: int = 256,
-                 candidates: int = 1) -> None:
+                 candidates: int = 1, output_anchors: int | None = None) -> None:
         if candidates < 1:
             raise ConfigError(f"candidates must be >= 1, but got {candidates}")
-        self.spec = EngineSpec(batch_size, input_hw, "input", "float32", LAYOUT_B_N_6, ("output",),
-                               num_anchors * candidates)
+        rows = num_anchors * candidates
+        if output_anchors is not None and output_anchors < rows:
+            raise ConfigError(f"output_anchors must be >= num_anchors x candidates ({rows}), but got {output_anchors}")
+        self.spec = EngineSpec(batch_size, input_hw, "tiles", "detections", output_anchors or rows)
+        self.num_anchors = num_anchors
         self.candidates = candidates
         # fixed jitter pattern (pixels, per candidate): deterministic, within the NMS IoU of the object
         rng = np.random.default_rng(3)
@@ -201,6 +206,7 @@ class GroundTruthDetector:
 
     def detect_tiles(self, tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         """Raw ``[T, N, 6]`` for ``tiles`` (any count), without going through pixels."""
+        rows = self.num_anchors * self.candidates
         out = np.zeros((len(tiles), self.spec.num_anchors, 6), np.float32)
         ih, iw = self.spec.input_hw
         b = self._boxes
@@ -211,26 +217,27 @@ class GroundTruthDetector:
             vx0, vy0 = np.maximum(b[:, 0], x0), np.maximum(b[:, 1], y0)
             vx1, vy1 = np.minimum(b[:, 2], x1), np.minimum(b[:, 3], y1)
             seen = np.nonzero(((vx1 - vx0) >= MIN_VISIBLE_PX) & ((vy1 - vy0) >= MIN_VISIBLE_PX))[0]
-            seen = seen[: self.spec.num_anchors // self.candidates]
+            seen = seen[: self.num_anchors]
             r = letterbox_scale(x1 - x0, y1 - y0, iw, ih)
-            rows = out[t, : len(seen)]
-            rows[:, 0] = (vx0[seen] - x0) * r
-            rows[:, 1] = (vy0[seen] - y0) * r
-            rows[:, 2] = (vx1[seen] - x0) * r
-            rows[:, 3] = (vy1[seen] - y0) * r
+            found = out[t, : len(seen)]
+            found[:, 0] = (vx0[seen] - x0) * r
+            found[:, 1] = (vy0[seen] - y0) * r
+            found[:, 2] = (vx1[seen] - x0) * r
+            found[:, 3] = (vy1[seen] - y0) * r
             visible = (vx1[seen] - vx0[seen]) * (vy1[seen] - vy0[seen])
-            rows[:, 4] = 0.5 + 0.5 * visible / areas[seen]
-            rows[:, 5] = self._classes[seen]
+            found[:, 4] = 0.5 + 0.5 * visible / areas[seen]
+            found[:, 5] = self._classes[seen]
         if self.candidates > 1:
-            base = out[:, : self.spec.num_anchors // self.candidates].copy()
-            out = np.repeat(base, self.candidates, axis=1)
-            live = out[..., 4] > 0
-            jitter = np.tile(self._jitter, (base.shape[1], 1))[None]
-            out[..., :4] += np.where(live[..., None], jitter, 0)
-            out[..., 4] -= np.where(live, np.tile(np.arange(self.candidates) * 1e-3, base.shape[1])[None], 0)
+            base = out[:, : self.num_anchors].copy()
+            raw = np.repeat(base, self.candidates, axis=1)
+            live = raw[..., 4] > 0
+            jitter = np.tile(self._jitter, (self.num_anchors, 1))[None]
+            raw[..., :4] += np.where(live[..., None], jitter, 0)
+            raw[..., 4] -= np.where(live, np.tile(np.arange(self.candidates) * 1e-3, self.num_anchors)[None], 0)
+            out[:, :rows] = raw
         return out
 
-    def infer(self, batch: npt.NDArray[np.floating], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    def infer(self, batch: npt.NDArray[np.uint8], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         self._out[...] = 0.0
         self._out[: len(tiles)] = self.detect_tiles(tiles)
         return self._out

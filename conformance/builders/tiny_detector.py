@@ -2,7 +2,9 @@
 
 The network is a small anchor-free YOLO (v8-style heads at strides 8/16/32, 8400 anchors at 640) with
 the decode inside the graph, exported to ONNX in the DeepStream-Yolo ``[B, N, 6]`` layout
-(x1, y1, x2, y2, score, class; no NMS inside; REFERENCE.md). Weights come from a fixed seed and a few
+(x1, y1, x2, y2, score, class; no NMS inside), then prepared for the app like any user's
+export (``app.tiled.prepare_onnx``: uint8 BGR tiles in, the graph casts, scales and transposes). The float
+export is kept beside it (``*_float.onnx``) as the parity check's proof that the edit changed no result. Weights come from a fixed seed and a few
 minutes of CPU training on synthetic tiles (conformance.builders.scenes), so it really finds the scenes' coloured
 objects (roughly; it is tiny); nothing is downloaded. The weights are saved next to the ONNX (``.pt``)
 as the torch reference of the parity check. Usage: ``python -m conformance.builders.tiny_detector --out build/tiled/tiny_yolo_b8.onnx``.
@@ -175,9 +177,12 @@ def load_weights(weights: Path, input_size: int = 640, num_classes: int = len(DE
 def export_onnx(out: Path, seed: int = DEFAULT_SEED, batch: int = 8, input_size: int = 640,
                 num_classes: int = len(DEFAULT_CLASSES), train_steps: int = TRAIN_STEPS,
                 log: Callable[[str], None] | None = None) -> Path:
-    """Build (and train ``train_steps`` steps), then export to ``out`` (static batch) and save the weights
-    to ``out`` with suffix ``.pt``; both atomically (temp file then rename)."""
+    """Build (and train ``train_steps`` steps), export the float model to :func:`float_onnx_of` ``out``
+    (static batch), prepare it into ``out`` (uint8 tiles in) and save the weights to ``out`` with suffix
+    ``.pt``; each atomically (temp file then rename)."""
     import torch
+
+    from app.tiled.prepare_onnx import prepare_file
 
     model = build_model(seed, num_classes, TRAIN_SIZE if train_steps else input_size)
     if train_steps:
@@ -202,12 +207,18 @@ def export_onnx(out: Path, seed: int = DEFAULT_SEED, batch: int = 8, input_size:
         for path in (tmp, wtmp):
             os.chmod(path, 0o644)  # mounted read-only into a container that runs as a non-root user
         os.replace(wtmp, weights)
-        os.replace(tmp, out)
+        os.replace(tmp, float_onnx_of(out))
     finally:
         for path in (tmp, str(wtmp)):
             if os.path.exists(path):
                 os.unlink(path)
-    return out
+    return prepare_file(float_onnx_of(out), out)
+
+
+def float_onnx_of(prepared: Path) -> Path:
+    """Where the float export of a prepared model is kept: ``NAME_float.onnx`` beside ``NAME.onnx`` (the
+    parity check's bit-exact peer)."""
+    return prepared.with_name(f"{prepared.stem}_float.onnx")
 
 
 def write_labels(out: Path, labels: tuple[str, ...] = DEFAULT_CLASSES) -> Path:

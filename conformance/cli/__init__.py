@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 #: Command modules, in the order `--help` lists them.
-COMMANDS = ("doctor", "engine", "images")
+COMMANDS = ("doctor", "engine", "images", "compose", "bench", "signoff", "fleet", "explain")
 
 #: Errors that mean bad input or an unusable machine (one line, exit 2), not a bug (a traceback).
 KIT_ERRORS: tuple[type[Exception], ...] = ()
@@ -19,10 +19,14 @@ def _kit_errors() -> tuple[type[Exception], ...]:
     from conformance.config import ConfigError
     from conformance.docker.builder import ImageBuildError
     from conformance.docker.context import ContextError
+    from conformance.docker.compose import ComposeError
+    from conformance.docker.stack import StackError
     from conformance.docker.engine import EngineError
     from conformance.docker.wheelhouse import WheelhouseError
+    from conformance.device.recordings import RecordingError
 
-    return (ConfigError, EngineError, ImageBuildError, ContextError, WheelhouseError, *KIT_ERRORS)
+    return (ConfigError, EngineError, ImageBuildError, ContextError, WheelhouseError, ComposeError, StackError,
+            RecordingError, *KIT_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:

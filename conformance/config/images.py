@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, model_validator
 
 from conformance import FIXTURES_DIR
 from conformance.config import Model, load
@@ -46,6 +47,32 @@ class ImageSpec(Model):
     optional_modules: tuple[str, ...] = ()
     port: int | None = None
     nms_library: str | None = None
+    #: distributions pip must install with --no-deps only (seed 000 "gliner / gliner2 Installation Strategy")
+    no_deps_packages: tuple[str, ...] = ()
+    #: modules the app imports lazily when it serves (imported after app_module by the onnxruntime check)
+    runtime_imports: tuple[str, ...] = ()
+    #: distributions that must not be installed (seed 000 "ONNX Runtime Decision")
+    must_be_absent: tuple[str, ...] = ("onnxruntime", "onnxruntime-gpu")
+    #: environment the image must set, and arguments its command must carry (seed 000 "Uvicorn / Startup")
+    required_env: dict[str, str] = {}
+    required_args: tuple[str, ...] = ()
+    #: how the health-check proof makes the image unhealthy while its container runs
+    health_break: HealthBreak | None = None
+    #: the exact pinned torch wheel file name, for an image taken as given (a build reads TORCH_WHEEL_URL)
+    torch_wheel: str | None = None
+
+
+class HealthBreak(Model):
+    """One way to make a running container unhealthy: freeze the service, or hide a path it needs."""
+
+    stop_service: bool = False  # SIGSTOP every process but PID 1's init: a service that stops answering
+    hide: str | None = None  # an empty tmpfs over this path: the native pieces the health check loads vanish
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> HealthBreak:
+        if self.stop_service == (self.hide is not None):
+            raise ValueError("expected exactly one of stop_service: true or hide: PATH")
+        return self
 
 
 class VariantsFile(Model):
@@ -79,6 +106,7 @@ def load_wheelhouse_spec(path: Path = WHEELHOUSE_SPEC) -> WheelhouseSpec:
 class ComposeJetson(Model):
     runtime: str
     environment: dict[str, str]
+    devices: tuple[str, ...]
 
 
 class ComposeLogging(Model):
@@ -87,15 +115,29 @@ class ComposeLogging(Model):
     max_file: str = Field(alias="max-file")
 
 
+class ComposeService(Model):
+    """What one service of the compose files must be: long-running (healthy) or batch (exits 0)."""
+
+    kind: Literal["service", "batch"]
+    image_variable: str
+    restart: Literal["no", "always", "on-failure", "unless-stopped"]
+    shm_size_min_mb: int = Field(gt=0)
+
+
 class ComposeCriteria(Model):
     base: str
     jetson_override: str
-    services: tuple[str, ...]
+    services: dict[str, ComposeService]
     read_only_targets: tuple[str, ...]
     read_write_targets: tuple[str, ...]
     logging: ComposeLogging
-    required_keys: tuple[str, ...]
+    gpu_environment: tuple[str, ...]
+    gpu_device_prefix: str
     jetson: ComposeJetson
+    batch_wait_s: float = Field(gt=0)
+
+    def kinds(self) -> dict[str, str]:
+        return {name: service.kind for name, service in self.services.items()}
 
 
 @lru_cache(maxsize=2)

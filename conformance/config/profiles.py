@@ -30,10 +30,14 @@ class Thresholds(Model):
     image_size_gb_max: Positive
     build_minutes_max: Positive
     rss_growth_mb_max: Positive  # RSS growth over 1,000 frames
+    tiled_host_ms_max: Positive  # host CPU per 1080p frame with the model on a GPU (slice, decode, merge, track)
     health_p99_ms_max: Positive  # GLiNER2 /health p99 while inferences run
     docker_stop_s_max: Positive  # `docker stop` to exit, with tini as PID 1
     microbatch_speedup_min: Positive  # 16-client throughput, micro-batched vs one at a time
     warm_rebuild_ratio_max: Positive  # warm rebuild after a requirements edit, as a fraction of the cold build
+    image_size_budget_gb: dict[str, Positive]  # per image of the catalogue: its measured size plus a margin
+    deployment_s_max: Positive  # `docker compose up` to every service ready (healthy, or its batch run done)
+    gliner2_warm_ms_max: Positive  # GLiNER2 warm request p95 on the device (model load: startup_s_max)
 
 
 class Match(Model):

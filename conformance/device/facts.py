@@ -2,7 +2,8 @@
 
 Every parser takes a filesystem root, so the same code reads a live Orin (`/`) and the recorded device trees
 under `fixtures/devices/` (results from recorded data are SIMULATED, never a measurement of an Orin).
-Formats: REFERENCE.md, "Jetson facts".
+Formats: L4T's own files (`/etc/nv_tegra_release`, the device tree, `/usr/local/cuda/version.json`) and the
+container runtime's CSV mount specs; tegrastats lines are parsed in `conformance.device.tegrastats`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ UNKNOWN = "unknown"
 
 # `# R36 (release), REVISION: 4.7, GCID: 42132812, BOARD: generic, EABI: aarch64, DATE: ...`
 _RELEASE_LINE = re.compile(r"^#\s*R(?P<major>\d+)\s*\((?P<kind>[^)]*)\),\s*REVISION:\s*(?P<revision>\d+(?:\.\d+)*)")
-# tegrastats: `RAM 2272/7620MB (lfb 4x4MB) ... GR3D_FREQ 0% ...`
-_TEGRASTATS_RAM = re.compile(r"\bRAM (?P<used>\d+)/(?P<total>\d+)MB\b")
-_TEGRASTATS_GR3D = re.compile(r"\bGR3D_FREQ (?P<load>\d+)%")
-
 
 class DeviceDataError(ValueError):
     """A device file exists but is not in the format L4T writes."""
@@ -116,20 +113,29 @@ def parse_meminfo_total_mb(text: str) -> int:
     return int(match[1]) // 1024
 
 
-@dataclass(frozen=True)
-class TegrastatsSample:
-    ram_used_mb: int
-    ram_total_mb: int
-    gpu_load_percent: int | None
+def parse_mount_spec(text: str) -> tuple[tuple[str, str], ...]:
+    """Entries `(kind, path)` of an nvidia-container-runtime CSV mount spec: lines `dev, /dev/nvmap`,
+    `lib, /usr/lib/...`, `sym, ...`, `dir, ...`; blank lines and `#` comments are skipped."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        kind, sep, path = (part.strip() for part in line.partition(","))
+        if not sep or kind not in ("dev", "lib", "sym", "dir") or not path.startswith("/"):
+            raise DeviceDataError(f"mount spec line {number}: expected '<dev|lib|sym|dir>, /absolute/path', but got "
+                                  f"{line[:80]!r}")
+        entries.append((kind, path))
+    return tuple(entries)
 
 
-def parse_tegrastats_line(line: str) -> TegrastatsSample:
-    """RAM used/total and GR3D load of one tegrastats line (unified memory: this, not NVML, is the truth)."""
-    ram = _TEGRASTATS_RAM.search(line)
-    if not ram:
-        raise DeviceDataError(f"tegrastats: expected 'RAM <used>/<total>MB', but got {line[:80]!r}")
-    gr3d = _TEGRASTATS_GR3D.search(line)
-    return TegrastatsSample(int(ram["used"]), int(ram["total"]), int(gr3d["load"]) if gr3d else None)
+def read_mount_specs(root: Path | str, directory: str, names: tuple[str, ...]) -> dict[str, tuple[tuple[str, str], ...] | None]:
+    """The CSV mount specs `names` of `directory` under root; None for a file that is absent."""
+    specs: dict[str, tuple[tuple[str, str], ...] | None] = {}
+    for name in names:
+        path = Path(root) / directory.lstrip("/") / name
+        specs[name] = parse_mount_spec(path.read_text(errors="replace")) if path.is_file() else None
+    return specs
 
 
 def jetpack_for(release: L4TRelease) -> JetPackInfo | None:
@@ -191,7 +197,8 @@ def probe_device(root: Path | str = "/") -> DeviceInfo:
                       release_raw is not None, tuple(missing), tuple(warnings))
 
 
-# Jetson GPU device nodes (REFERENCE.md): /dev/nvmap plus the GPU node of the JetPack generation.
+# Jetson GPU device nodes: /dev/nvmap plus the GPU node of the JetPack generation (JetPack 6: /dev/nvgpu/igpu0/,
+# JetPack 4/5: /dev/nvhost-ctrl-gpu).
 JETSON_GPU_NODES = ("dev/nvgpu/igpu0", "dev/nvhost-ctrl-gpu")
 JETSON_NVMAP = "dev/nvmap"
 

@@ -56,7 +56,7 @@ def _debootstrap_base(docker: str, suite: str, mirror: str, spec: BaseSpec, prog
 
 
 def _derived_base(docker: str, spec: BaseSpec) -> None:
-    """Parent image plus packages, installed over http inside a container (REFERENCE.md step 5) and committed."""
+    """Parent image plus packages, installed over http inside a container (apt over http works where https does not) and committed."""
     assert spec.parent is not None
     name = f"orin-kit-base-{spec.digest}"
     _run([docker, "rm", "-f", name])

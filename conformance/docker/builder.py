@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,27 +55,56 @@ class Builder:
 
 @dataclass(frozen=True)
 class BuildStep:
-    """One step of a BuildKit `--progress=plain` log."""
+    """One step of a BuildKit `--progress=plain` log: whether it was `CACHED`, else how long it ran."""
 
     vertex: int
     name: str
     cached: bool
+    seconds: float | None = None  # from `#N DONE 1.2s`; None for a cached step (or a log without it)
+
+    @property
+    def is_dockerfile_step(self) -> bool:
+        """A step of the Dockerfile (`[stage 3/9] RUN ...`), not BuildKit's own (`[internal] load ...`)."""
+        return not self.name.startswith("[internal]")
+
+    @property
+    def instruction(self) -> str:
+        """The step without its `[stage N/M]` prefix: the same text in any build of the same Dockerfile."""
+        return self.name.split("] ", 1)[-1] if self.name.startswith("[") else self.name
+
+    def summary(self, width: int = 70) -> str:
+        """`4/13 RUN <command>` with the --mount flags left out: what a reader recognises in the Dockerfile."""
+        position = re.search(r"(\d+/\d+)\]", self.name)
+        keyword, _, rest = self.instruction.partition(" ")
+        words = rest.split()
+        while words and words[0].startswith("--"):
+            words.pop(0)
+        text = f"{position[1] + ' ' if position else ''}{keyword} {' '.join(words)}"
+        return text if len(text) <= width else text[: width - 3] + "..."
 
 
-_VERTEX_NAME = re.compile(r"^#(\d+) (\[.*)$")
+_VERTEX_NAME = re.compile(r"^#(\d+) (\[.*|exporting to image)$")
+#: BuildKit's last vertex: writing the image's layers (a cold build exports them all, a warm one the new ones).
+EXPORT = "exporting to image"
 _VERTEX_CACHED = re.compile(r"^#(\d+) CACHED\s*$")
+_VERTEX_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s\s*$")
 
 
 def parse_buildkit_plain(log: str) -> list[BuildStep]:
-    """Steps named in a BuildKit plain-progress log (`#5 [2/4] RUN ...`), each with whether it was `CACHED`."""
+    """Steps named in a BuildKit plain-progress log (`#5 [2/4] RUN ...`), each with whether it was `CACHED`
+    and, for a step that ran, its duration (`#5 DONE 21.7s`)."""
     names: dict[int, str] = {}
     cached: set[int] = set()
+    seconds: dict[int, float] = {}
     for line in log.splitlines():
         if match := _VERTEX_NAME.match(line):
             names.setdefault(int(match[1]), match[2].strip())
         elif match := _VERTEX_CACHED.match(line):
             cached.add(int(match[1]))
-    return [BuildStep(vertex, name, vertex in cached) for vertex, name in sorted(names.items())]
+        elif match := _VERTEX_DONE.match(line):
+            seconds[int(match[1])] = float(match[2])
+    return [BuildStep(vertex, name, vertex in cached, None if vertex in cached else seconds.get(vertex))
+            for vertex, name in sorted(names.items())]
 
 
 def _client_major(docker: str) -> int | None:
@@ -109,6 +138,12 @@ class BuildResult:
     seconds: float
     steps: tuple[BuildStep, ...]
     log_path: Path
+    reused: bool = False  # an image of the same build input already existed: this is its recorded build
+
+    def rebuilt(self) -> list[BuildStep]:
+        """The Dockerfile steps that ran (not CACHED), in log order; FROM only resolves its base."""
+        return [s for s in self.steps if s.is_dockerfile_step and not s.cached
+                and not s.instruction.startswith("FROM ")]
 
     def step(self, marker: str) -> BuildStep:
         """The (last-stage) step whose text contains marker."""
@@ -121,24 +156,62 @@ class BuildResult:
 
 def build_image(builder: Builder, dockerfile: Path, tag: str, build_args: Mapping[str, str],
                 log_path: Path, context: Path, network: str = "default",
-                timeout_s: float = 3600, no_cache: bool = False) -> BuildResult:
-    """Build dockerfile in context as tag with plain progress, saving the BuildKit log to log_path."""
+                timeout_s: float = 3600, no_cache: bool = False,
+                labels: Mapping[str, str] | None = None,
+                echo: Callable[[str], object] | None = None) -> BuildResult:
+    """Build dockerfile in context as tag with plain progress, saving the BuildKit log to log_path (and
+    passing each line to echo as it comes, for a terminal)."""
     extra = [f"--network={network}"]
     if no_cache:
         extra.append("--no-cache")
+    for key, value in (labels or {}).items():
+        extra += ["--label", f"{key}={value}"]
     argv = builder.build_argv(context, dockerfile, tag, build_args, extra)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
-                                env=builder.run_env(), check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise ImageBuildError(f"building {tag} from {dockerfile} took over {timeout_s:.0f} s") from exc
+    returncode, log = _run_build(argv, builder.run_env(), timeout_s, echo)
+    if returncode is None:
+        raise ImageBuildError(f"building {tag} from {dockerfile} took over {timeout_s:.0f} s")
     seconds = time.monotonic() - start
-    log = result.stdout + result.stderr
     log_path.write_text(f"$ {' '.join(argv)}\n{log}")
-    if result.returncode != 0:
+    if returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-25:])
-        raise ImageBuildError(f"building {tag} from {dockerfile} failed (exit {result.returncode}); "
+        raise ImageBuildError(f"building {tag} from {dockerfile} failed (exit {returncode}); "
                               f"full log {log_path}:\n{tail}")
     return BuildResult(tag, seconds, tuple(parse_buildkit_plain(log)), log_path)
+
+
+def _run_build(argv: list[str], env: Mapping[str, str], timeout_s: float,
+               echo: Callable[[str], object] | None) -> tuple[int | None, str]:
+    """Exit code (None on timeout) and the combined output of a build command."""
+    if echo is None:
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, env=dict(env),
+                                    check=False)
+        except subprocess.TimeoutExpired:
+            return None, ""
+        return result.returncode, result.stdout + result.stderr
+    lines: list[str] = []
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(env)) as proc:
+        deadline = time.monotonic() + timeout_s
+        assert proc.stdout is not None  # PIPE above
+        for line in proc.stdout:
+            lines.append(line)
+            echo(line.rstrip("\n"))
+            if time.monotonic() > deadline:
+                proc.kill()
+                return None, "".join(lines)
+        return proc.wait(), "".join(lines)
+
+
+def rebuild_cost(cold: BuildResult, warm: BuildResult) -> tuple[float, list[tuple[BuildStep, float]]]:
+    """The share of the cold build's step time that the warm build re-ran, and each re-run step with its cold
+    cost, costliest first. Steps are matched by instruction text (same Dockerfile, same text): both figures
+    come from one build, so the share is that build's own proportion, whatever the machine's speed or load."""
+    cold_cost = {step.instruction: step.seconds or 0.0 for step in cold.rebuilt()}
+    total = sum(cold_cost.values())
+    # The export is the one step whose work differs between the builds (all layers, or the new ones): its own time.
+    rerun = sorted(((step, step.seconds or 0.0 if step.instruction == EXPORT else
+                     cold_cost.get(step.instruction, step.seconds or 0.0)) for step in warm.rebuilt()),
+                   key=lambda pair: -pair[1])
+    return (sum(cost for _, cost in rerun) / total if total else 0.0), rerun

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from docker.models.containers import Container as SdkContainer
 
 
+#: Process names of the init programs images run as PID 1 (they forward signals to the service).
+INITS = frozenset({"tini", "dumb-init", "docker-init", "s6-svscan", "catatonit"})
+
+
 class ContainerError(RuntimeError):
     """A container could not be created, started or inspected; the message says which and why."""
 
@@ -53,8 +57,19 @@ def _mounts(volumes: Mapping[str, str], anonymous: Sequence[str]) -> list[Any]:
     return mounts
 
 
+#: runtime -> why this session may not start a container with it (a SIMULATED run never uses the nvidia runtime)
+_FORBIDDEN_RUNTIMES: dict[str, str] = {}
+
+
+def forbid_runtime(name: str, reason: str) -> None:
+    """Refuse, for the rest of the process, to start containers with runtime `name` (ContainerError saying why)."""
+    _FORBIDDEN_RUNTIMES[name] = reason
+
+
 def _create_kwargs(command: Sequence[str] | None, volumes: Mapping[str, str], anonymous_volumes: Sequence[str],
                    network: str | None, runtime: str | None, extra: Mapping[str, Any]) -> dict[str, Any]:
+    if runtime is not None and runtime in _FORBIDDEN_RUNTIMES:
+        raise ContainerError(f"refusing to start a container with --runtime {runtime}: {_FORBIDDEN_RUNTIMES[runtime]}")
     kwargs: dict[str, Any] = {"mounts": _mounts(volumes, anonymous_volumes), **extra}
     if command is not None:
         kwargs["command"] = list(command)
@@ -144,6 +159,17 @@ class Container:
         start = time.monotonic()
         self._sdk.stop(timeout=grace_s)
         return time.monotonic() - start
+
+    def freeze_service(self) -> str:
+        """SIGSTOP every process of the container but an init at PID 1 (tini): the service stops answering while
+        the container keeps running. A service that is PID 1 itself is stopped from outside (the engine's
+        signal reaches a namespace's init, one sent from inside does not). Returns PID 1's name."""
+        script = ('for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] || [ "$p" = "$$" ] || '
+                  'kill -STOP "$p" 2>/dev/null; done; cat /proc/1/comm')
+        pid1 = self.exec("sh", "-c", script, user="0").stdout.strip()
+        if pid1 not in INITS:
+            self._sdk.kill(signal="SIGSTOP")
+        return pid1
 
     def kill_main_process(self) -> None:
         """SIGKILL the container's main process (what a crash looks like to the restart policy)."""

@@ -49,11 +49,7 @@ def layers(docker: str, tag: str) -> list[Layer]:
     instruction; a count that does not match the image's layers raises ImagesError.
     """
     diff_ids: list[str] = list(docker_json(docker, "image", "inspect", tag)[0]["RootFS"]["Layers"])
-    history = subprocess.run([docker, "history", "--no-trunc", "--format", "{{json .CreatedBy}}", tag],
-                             capture_output=True, text=True, timeout=60, check=False)
-    if history.returncode != 0:
-        raise InspectError(f"`docker history {tag}` failed: {history.stderr.strip()}")
-    created = [str(json.loads(line)) for line in history.stdout.splitlines() if line.strip()][::-1]
+    created = history(docker, tag)
     with_layer = [_makes_layer(c) for c in created]
     if sum(with_layer) != len(diff_ids):
         raise InspectError(f"{tag}: {sum(with_layer)} history entries make a layer but the image has "
@@ -62,10 +58,18 @@ def layers(docker: str, tag: str) -> list[Layer]:
     return [Layer(c, next(layer_iter) if has else None) for c, has in zip(created, with_layer)]
 
 
+def history(docker: str, tag: str) -> list[str]:
+    """The image's history, oldest first: what created each entry (BuildKit: the instruction with the build
+    args a RUN step saw, `RUN |2 A=x B=y /bin/sh -c ...`)."""
+    result = subprocess.run([docker, "history", "--no-trunc", "--format", "{{json .CreatedBy}}", tag],
+                            capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise InspectError(f"`docker history {tag}` failed: {result.stderr.strip()}")
+    return [str(json.loads(line)) for line in result.stdout.splitlines() if line.strip()][::-1]
+
+
 def image_size_bytes(docker: str, tag: str) -> int:
     return int(docker_json(docker, "image", "inspect", tag)[0]["Size"])
-
-
 
 
 def image_label(docker: str, tag: str, label: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from conformance import IMAGES_DIR, work_dir
 from conformance.config.images import WHEELHOUSE_SPEC, Variant, load_wheelhouse_spec
-from conformance.util.files import sha256_of
+from conformance.util.files import link_or_copy, sha256_of
 
 
 class WheelhouseError(RuntimeError):
@@ -28,9 +28,15 @@ def default_wheelhouse() -> Path:
     return work_dir() / "wheelhouse"
 
 
-def _pip_download(args: Sequence[str], dest: Path, python_version: str) -> None:
+def _pip_download(args: Sequence[str], dest: Path, python_version: str, find_links: Path | None = None) -> None:
+    """pip download args into dest; from find_links alone (no network) when that suffices, else the index."""
     argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:",
             "--python-version", python_version, "--dest", str(dest), *args]
+    if find_links is not None and find_links.is_dir():
+        offline = subprocess.run([*argv, "--no-index", "--find-links", str(find_links)], capture_output=True,
+                                 text=True, timeout=1800, check=False)
+        if offline.returncode == 0:
+            return
     result = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
@@ -38,46 +44,102 @@ def _pip_download(args: Sequence[str], dest: Path, python_version: str) -> None:
                           f"wheel to be reachable from the package index or find-links:\n{tail}")
 
 
+def wheelhouse_stamp(images_dir: Path = IMAGES_DIR, spec_path: Path = WHEELHOUSE_SPEC) -> str:
+    """Digest of what decides a wheelhouse's content: its spec and the tree's requirement files."""
+    spec = load_wheelhouse_spec(spec_path)
+    texts = []
+    for group in spec.groups.values():
+        for req in (*group.requirements, *group.no_deps_requirements):
+            path = images_dir / req
+            if not path.is_file():
+                raise WheelhouseError(f"{images_dir} has no {req}, which {spec_path.name} lists for the wheelhouse; "
+                                      "expected a tree laid out like the kit's images/")
+            texts.append(path.read_text())
+    return hashlib.sha256((spec.model_dump_json() + "".join(texts)).encode()).hexdigest()
+
+
 def build_wheelhouse(out: Path | None = None, spec_path: Path = WHEELHOUSE_SPEC,
-                     images_dir: Path = IMAGES_DIR) -> Path:
-    """Download on the host every wheel the generic builds need (idempotent: a stamp records the spec).
+                     images_dir: Path = IMAGES_DIR, find_links: Path | None = None) -> Path:
+    """Download on the host every wheel the generic builds need (idempotent: a stamp records the inputs).
 
     Layout: ``torch/`` holds the pinned torch wheel and its dependencies (bind-mounted by the torch layer
-    only, so changes elsewhere never touch that layer's cache key); ``pypi/`` holds the rest.
+    only, so changes elsewhere never touch that layer's cache key); ``pypi/`` holds the rest. With
+    find_links (another wheelhouse), each group is resolved from it first, without network.
     """
     out = out or default_wheelhouse()
     spec = load_wheelhouse_spec(spec_path)
-    inputs = spec.model_dump_json() + "".join(
-        (images_dir / req).read_text() for group in spec.groups.values()
-        for req in (*group.requirements, *group.no_deps_requirements))
-    stamp_value = hashlib.sha256(inputs.encode()).hexdigest()
+    stamp_value = wheelhouse_stamp(images_dir, spec_path)
     stamp = out / ".stamp"
     if stamp.is_file() and stamp.read_text().strip() == stamp_value:
         return out
     python_version = spec.python_version
-    staging = Path(tempfile.mkdtemp(prefix=".wheelhouse-", dir=out.parent if out.parent.exists() else None))
+    # An outdated wheelhouse still holds most wheels: resolve from it first, fetch only what is new.
+    find_links = find_links or (out if out.is_dir() else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".wheelhouse-", dir=out.parent))
     try:
         for group_name, group in spec.groups.items():
             dest = staging / group_name
             dest.mkdir(parents=True)
+            links = find_links / group_name if find_links is not None else None
+            if find_links is not None and links is not None and links.is_dir() \
+                    and not (group.requirements or group.no_deps_requirements) \
+                    and _same_group(find_links, group_name, group.model_dump_json()):
+                shutil.rmtree(dest)  # the same pinned packages (the torch layer's): hard links, not copies
+                shutil.copytree(links, dest, copy_function=link_or_copy)
+                (staging / f"{GROUP_STAMP}-{group_name}").write_text(group.model_dump_json())
+                continue
+            if links is not None and links.is_dir():
+                # pip download skips a wheel already in --dest: hard links first, so nothing is copied twice
+                for wheel in links.glob("*.whl"):
+                    link_or_copy(str(wheel), str(dest / wheel.name))
             for req in group.requirements:
-                _pip_download(["-r", str(images_dir / req)], dest, python_version)
+                _pip_download(["-r", str(images_dir / req)], dest, python_version, links)
             for req in group.no_deps_requirements:
-                _pip_download(["--no-deps", "-r", str(images_dir / req)], dest, python_version)
+                _pip_download(["--no-deps", "-r", str(images_dir / req)], dest, python_version, links)
             if group.packages:
-                _pip_download(list(group.packages), dest, python_version)
+                _pip_download(list(group.packages), dest, python_version, links)
             if group.packages_no_deps:
-                _pip_download(["--no-deps", *group.packages_no_deps], dest, python_version)
+                _pip_download(["--no-deps", *group.packages_no_deps], dest, python_version, links)
+            # beside, not inside, the group: a file in torch/ would change the torch layer's cache key
+            (staging / f"{GROUP_STAMP}-{group_name}").write_text(group.model_dump_json())
         (staging / ".stamp").write_text(stamp_value + "\n")
         # Swap in whole: a half-downloaded wheelhouse is never left under the real name.
         if out.exists():
             shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(out)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+GROUP_STAMP = ".group"
+
+
+def _same_group(wheelhouse: Path, name: str, spec_json: str) -> bool:
+    stamp = wheelhouse / f"{GROUP_STAMP}-{name}"
+    if stamp.is_file():
+        return stamp.read_text() == spec_json
+    return False
+
+
+def wheelhouse_for(images_dir: Path, default: Path | None = None) -> Path:
+    """The wheelhouse a generic build of images_dir installs from, made if needed.
+
+    The kit's own tree uses the default wheelhouse (`make images-wheelhouse`). Another tree whose requirement
+    files read the same uses it too; one whose requirements differ gets its own, keyed by its inputs and
+    resolved from the default one first, so two trees never overwrite each other's wheels.
+    """
+    default = default or default_wheelhouse()
+    if images_dir.resolve() == IMAGES_DIR.resolve():
+        return build_wheelhouse(default, images_dir=images_dir)
+    stamp = wheelhouse_stamp(images_dir)
+    own = default / ".stamp"
+    if own.is_file() and own.read_text().strip() == stamp:
+        return default
+    return build_wheelhouse(default.parent / "wheelhouses" / stamp[:16], images_dir=images_dir,
+                            find_links=default if default.is_dir() else None)
 
 
 def torch_wheel(wheelhouse: Path) -> Path:

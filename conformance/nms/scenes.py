@@ -100,7 +100,7 @@ def make_scene(
 
 
 def sahi_tile_offsets(width: int, height: int, slice_size: int = 640, overlap: float = 0.2) -> F32:
-    """SAHI get_slice_bboxes geometry (REFERENCE.md): rows then columns, edge tiles shifted inside."""
+    """SAHI get_slice_bboxes geometry: rows then columns, edge tiles shifted back inside the frame."""
     step = slice_size - int(overlap * slice_size)
 
     def starts(length: int) -> list[int]:

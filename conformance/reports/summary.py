@@ -1,6 +1,7 @@
 """Reports: a per-session summary (what passed, failed, was skipped and why) as terminal text, JSON and Markdown.
 
-JUnit XML comes from pytest itself (`--junitxml`); this adds what a release owner reads first.
+JUnit XML comes from pytest itself (`--junitxml`); this adds what a release owner reads first, and the run's
+identity (`run`: device, profile, revision, images; see session.py) that the sign-off and fleet reports read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance.config.profiles import ProfileChoice, ProfileError
+from conformance.reports.session import RunRecorder
 from conformance.tiers import Capabilities
 from conformance.util.files import write_atomically
 
@@ -27,6 +29,7 @@ class CheckResult:
     detail: str = ""  # the first line of the failure, or the skip/xfail reason
     duration_s: float = 0.0
     message: str = ""  # the whole failure message (what the self-proofs match against)
+    simulated: bool = False  # device facts replayed from a recording (--simulate-device): not measured on an Orin
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -50,9 +53,13 @@ class ConformanceReport:
         self.choose_profile = choose_profile
         self.capabilities = capabilities
         self.results: dict[str, CheckResult] = {}
+        # the run's identity (device, profile, revision, images) for summary.json, JUnit and benchmark runs
+        self.recorder = RunRecorder(config, choose_profile, capabilities)
+        config.pluginmanager.register(self.recorder, "conformance-run")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        result = self.results.setdefault(report.nodeid, CheckResult(report.nodeid, "passed"))
+        result = self.results.setdefault(report.nodeid, CheckResult(report.nodeid, "passed",
+                                                                    simulated=self.capabilities.simulated))
         result.duration_s += report.duration
         if hasattr(report, "wasxfail"):
             result.outcome, result.detail = ("xfailed" if report.skipped else "xpassed"), _skip_reason(report)
@@ -71,12 +78,14 @@ class ConformanceReport:
         except ProfileError as error:
             lines = [f"profile: none ({error})"]
         if capabilities.simulated:
-            lines.append(f"SIMULATED: device data read from {capabilities.device_root}, not measured on an Orin")
+            lines.append(f"SIMULATED: device data from {capabilities.device_source}, not measured on an Orin")
         return lines
 
     def summary_lines(self) -> list[str]:
         counts = Counter(r.outcome for r in self.results.values())
         lines = [*self._header(), ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))]
+        # every result of a simulated run says so on its own line, not only in the header
+        lines += [f"SIMULATED {r.outcome.upper()} {r.nodeid}" for r in self.results.values() if r.simulated]
         for outcome in ("failed", "error"):
             lines += [f"{outcome.upper()} {r.nodeid}: {r.detail}" for r in self.results.values()
                       if r.outcome == outcome]
@@ -94,7 +103,7 @@ class ConformanceReport:
             terminalreporter.write_line(line)
         reports_dir: Path = self.config.getoption("reports_dir")
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        payload = {"generated": stamp, "header": self._header(),
+        payload = {"generated": stamp, "header": self._header(), "run": self.recorder.identity(),
                    "results": [asdict(r) for r in self.results.values()]}
         write_atomically(reports_dir / "summary.json", json.dumps(payload, indent=2) + "\n")
         write_atomically(reports_dir / "summary.md",

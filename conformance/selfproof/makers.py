@@ -62,10 +62,10 @@ def _tiled_short_criteria(scratch: Path) -> Iterator[str]:
 
     from conformance.config.tiled import load_tiled_criteria
 
-    data = load_tiled_criteria()
+    data = load_tiled_criteria().model_dump(mode="json")
     data["performance"].update(fps_frames=8, fps_warmup_frames=2, rss_frames=300, rss_warmup_frames=10)
     path = scratch / "criteria.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     yield str(path)
 
 
@@ -82,3 +82,78 @@ def _gliner2_unbatched(scratch: Path) -> Iterator[str]:
         yield service.url
     finally:
         service.stop()
+
+
+@maker("profiles-1s-deployment-budget")
+@contextmanager
+def _profiles_1s_deployment_budget(scratch: Path) -> Iterator[str]:
+    """The kit's profiles with `deployment_s_max: 1`: no compose stack meets it, since Docker runs a service's
+    first health probe one interval (5 s for the GLiNER2 image) after the container starts."""
+    import re
+
+    from conformance.config.profiles import PROFILES_DIR
+
+    for path in sorted(PROFILES_DIR.glob("*.yaml")):
+        text, count = re.subn(r"(?m)^(\s*deployment_s_max:\s*)[0-9.]+", r"\g<1>1", path.read_text())
+        if count != 1:
+            from conformance.selfproof import ProofInputError
+
+            raise ProofInputError(f"{path}: expected one `deployment_s_max:` line to replace, found {count}")
+        (scratch / path.name).write_text(text)
+    yield str(scratch)
+
+
+@maker("device-other-seed-detector-weights")
+@contextmanager
+def _device_other_seed_detector_weights(scratch: Path) -> Iterator[str]:
+    """Torch weights of the tiny detector from another seed: the gpu tier's known-bad CPU reference."""
+    from conformance.tiled.assets import ensure_other_seed_detector
+
+    yield str(ensure_other_seed_detector().with_suffix(".pt"))
+
+
+@maker("device-other-seed-gliner2")
+@contextmanager
+def _device_other_seed_gliner2(scratch: Path) -> Iterator[str]:
+    """A tiny GLiNER2 model from another seed: the gpu tier's known-bad CPU reference."""
+    from conformance.builders.gliner2_model import build
+
+    yield str(build(scratch / "gliner2-seed-1", seed=1))
+
+
+@maker("images-requesting-gpus")
+@contextmanager
+def _images_requesting_gpus(scratch: Path) -> Iterator[str]:
+    """A copy of the images tree with a script that runs `docker run --gpus all` and a compose file that reserves
+    GPU devices: what Jetson refuses (the device tier's runtime-flag check)."""
+    import shutil
+
+    from conformance import IMAGES_DIR
+
+    tree = scratch / "images"
+    if tree.exists():
+        shutil.rmtree(tree)
+    shutil.copytree(IMAGES_DIR, tree)
+    (tree / "run-on-gpu.sh").write_text('#!/bin/sh\nexec docker run --rm --gpus all "$@"\n')
+    (tree / "compose.gpus.yaml").write_text(
+        "services:\n  gliner2:\n    deploy:\n      resources:\n        reservations:\n          devices:\n"
+        "            - driver: nvidia\n              count: all\n              capabilities: [gpu]\n")
+    yield str(tree)
+
+
+@maker("image-ceilings-below-any-image")
+@contextmanager
+def _image_ceilings(scratch: Path) -> Iterator[str]:
+    """A profiles directory holding generic-host with build-time and size ceilings no image can meet (the
+    image build checks' known-bad: a 15-minute build or a 10 GB image cannot be made in CI)."""
+    import yaml
+
+    from conformance.config import read_yaml
+    from conformance.config.profiles import GENERIC_PROFILE, PROFILES_DIR
+
+    data = read_yaml(PROFILES_DIR / f"{GENERIC_PROFILE}.yaml")
+    data["name"] = "ceilings-below-any-image"
+    data["thresholds"].update(build_minutes_max=0.0001, image_size_gb_max=0.001)
+    (scratch / "profiles").mkdir(exist_ok=True)
+    (scratch / "profiles" / "ceilings-below-any-image.yaml").write_text(yaml.safe_dump(data))
+    yield str(scratch / "profiles")

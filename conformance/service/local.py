@@ -27,6 +27,11 @@ def default_model() -> Path:
     return work_dir() / "models" / "gliner2-tiny"
 
 
+def bench_model() -> Path:
+    """Where the offline bench-size model is built (`make gliner2-bench-model`)."""
+    return work_dir() / "models" / "gliner2-bench"
+
+
 class ServiceStartError(RuntimeError):
     """The local service did not come up; the message carries the end of its log."""
 

@@ -1,10 +1,14 @@
-"""The tiled checks' generated assets: the tiny ONNX detector, its labels, and a known-bad twin."""
+"""The tiled checks' generated assets: the tiny detector (prepared ONNX, its float export, its torch
+weights), its labels, and a known-bad twin."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from conformance import work_dir
+from conformance.builders.tiny_detector import float_onnx_of
+
+__all__ = ["default_onnx", "ensure_detector", "ensure_other_seed_detector", "float_onnx_of", "tiled_dir"]
 
 
 def tiled_dir() -> Path:
@@ -12,14 +16,19 @@ def tiled_dir() -> Path:
 
 
 def default_onnx() -> Path:
-    """The tiny detector `make tiled-assets` builds (batch 8, `[B, N, 6]`)."""
+    """The tiny detector `make tiled-assets` builds (batch 8, uint8 ``[B, H, W, 3]`` in, ``[B, N, 6]`` out)."""
     return tiled_dir() / "tiny_yolo_b8.onnx"
 
 
+def _complete(onnx: Path) -> bool:
+    return all(p.is_file() for p in (onnx, float_onnx_of(onnx), onnx.with_suffix(".pt")))
+
+
 def ensure_detector(onnx: Path | None = None) -> Path:
-    """Build the tiny ONNX detector and its labels (`make tiled-assets`'s work) when missing; needs torch."""
+    """Build the tiny detector and its labels (`make tiled-assets`'s work) when missing or from an older
+    layout (a float model without its prepared twin); needs torch."""
     onnx = onnx or default_onnx()
-    if onnx.is_file():
+    if _complete(onnx):
         return onnx
     if onnx != default_onnx():
         raise FileNotFoundError(f"{onnx} does not exist")
@@ -33,7 +42,7 @@ def ensure_detector(onnx: Path | None = None) -> Path:
 def ensure_other_seed_detector() -> Path:
     """The known-bad twin of the detector: the same network from another seed, untrained (parity self-proof)."""
     path = tiled_dir() / "bad" / "tiny_yolo_b8_other_seed.onnx"
-    if not path.is_file():
+    if not _complete(path):
         from conformance.builders.tiny_detector import export_onnx
 
         export_onnx(path, seed=1, train_steps=0)

@@ -1,7 +1,7 @@
 /*
  * nms_merger.h: C ABI of libnms_merger.so, greedy NMS and tile merging on caller-owned arrays.
  *
- * THE CONTRACT (the Python oracle conformance/oracles/nms.py implements this same text independently)
+ * THE CONTRACT (the Python oracle conformance/nms/oracle.py implements this same text independently)
  * ---------------------------------------------------------------------------------------------------
  * Inputs. Box i is boxes[4*i .. 4*i+3] = x1, y1, x2, y2 (float32, xyxy, no +1 pixel). Every coordinate
  *   and every score must be finite and x1 <= x2, y1 <= y2; otherwise the call fails with a status code

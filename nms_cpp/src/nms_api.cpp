@@ -11,32 +11,86 @@
 namespace {
 
 using nms::Box;
-using nms::Candidate;
 
+#ifdef NMS_BAD_NAN_THRESHOLD
+bool valid_threshold(double t) { return !(t < 0.0 || t > 1.0); }  // lets NaN through
+#else
 bool valid_threshold(double t) { return t >= 0.0 && t <= 1.0; }  // false for NaN
+#endif
 
+#ifdef NMS_BAD_EMPTY
+int32_t check_count(int64_t n, int64_t max) { return (n <= 0 || n > max) ? NMS_ERR_BAD_COUNT : NMS_OK; }
+#else
 int32_t check_count(int64_t n, int64_t max) { return (n < 0 || n > max) ? NMS_ERR_BAD_COUNT : NMS_OK; }
+#endif
 
 /// Per-box checks in contract order; returns NMS_OK or the status for box i.
 int32_t check_box(const float *b, const float *scores, int64_t i) {
     const float x1 = b[4 * i], y1 = b[4 * i + 1], x2 = b[4 * i + 2], y2 = b[4 * i + 3];
+#ifndef NMS_BAD_NONFINITE_BOX  // the known-bad lets NaN and infinite coordinates through
     if (!std::isfinite(x1) || !std::isfinite(y1) || !std::isfinite(x2) || !std::isfinite(y2))
         return NMS_ERR_NONFINITE_BOX;
+#endif
     if (x2 < x1 || y2 < y1) return NMS_ERR_INVERTED_BOX;
     if (!std::isfinite(scores[i])) return NMS_ERR_NONFINITE_SCORE;
     return NMS_OK;
 }
 
-/// Keeps the rank order across buckets: merge kept input indices by the contract's rank.
-void sort_by_rank(std::vector<Candidate> &kept) {
-    nms::sort_by_rank_key(
-        kept, [](const Candidate &c) { return static_cast<uint64_t>(nms::descending_score_key(c.score)); },
-        [](const Candidate &c) { return c.index; });
+/// Checks boxes [0, n) in order; the status and index of the lowest bad one, or NMS_OK.
+int32_t check_boxes(const float *boxes, const float *scores, int64_t n, int64_t *bad_index) {
+    int32_t status = NMS_OK;
+    for (int64_t i = 0; i < n; ++i) {
+        const int32_t st = check_box(boxes, scores, i);
+        if (st != NMS_OK) {
+            *bad_index = i;
+            status = st;
+#ifndef NMS_BAD_LAST_INDEX
+            break;  // the contract names the lowest bad index; the known-bad reports the last one
+#endif
+        }
+    }
+    return status;
+}
+
+/// The rank keys of nms_greedy's candidates (score > score_threshold), in input order.
+void candidates(const float *scores, int64_t n, double score_threshold, std::vector<uint64_t> &keys) {
+    keys.clear();
+    keys.reserve(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+#ifdef NMS_BAD_SCORE_GE
+        if (static_cast<double>(scores[i]) >= score_threshold)
+#else
+        if (static_cast<double>(scores[i]) > score_threshold)
+#endif
+            keys.push_back(nms::rank_key(scores[i], static_cast<int32_t>(i)));
+    }
+}
+
+/// Writes the keepers (kept[index] != 0) in rank order: a scan of the global rank order, no second sort.
+/// Returns how many were written (at most `limit`, unless limit < 0).
+size_t emit_in_rank_order(const nms::Ranked &r, const std::vector<uint8_t> &kept, int64_t limit,
+                          int64_t *out_keep) {
+#ifdef NMS_BAD_BUCKET_ORDER
+    const std::vector<uint64_t> &order = r.grouped;  // forgets the rank order across classes
+#else
+    const std::vector<uint64_t> &order = r.global;
+#endif
+    size_t count = 0;
+    for (uint64_t key : order) {
+        if (limit >= 0 && static_cast<int64_t>(count) >= limit) break;
+        const int32_t i = nms::index_of(key);
+        if (kept[static_cast<size_t>(i)]) out_keep[count++] = i;
+    }
+    return count;
 }
 
 template <class F>
 int32_t guarded(F f) {
     try {
+#ifdef NMS_BAD_SLOW
+        // Known-bad for the speed checks: the same work 100 times (a "100x off" build, whatever the machine).
+        for (int r = 0; r < 99; ++r) (void)f();
+#endif
         return f();
     } catch (const std::bad_alloc &) {
         return NMS_ERR_OUT_OF_MEMORY;
@@ -83,45 +137,42 @@ int32_t nms_greedy(const float *boxes, const float *scores, const int32_t *class
     if (max_detections < NMS_UNLIMITED) return NMS_ERR_BAD_COUNT;
     if (out_capacity < n) return NMS_ERR_CAPACITY;
     if (!valid_threshold(iou_threshold) || !valid_threshold(score_threshold)) return NMS_ERR_BAD_THRESHOLD;
-    for (int64_t i = 0; i < n; ++i) {
-        const int32_t st = check_box(boxes, scores, i);
-        if (st != NMS_OK) {
-            *out_bad_index = i;
-            return st;
-        }
-    }
+    const int32_t st = check_boxes(boxes, scores, n, out_bad_index);
+    if (st != NMS_OK) return st;
     return guarded([&]() -> int32_t {
-        std::vector<Candidate> cands;
-        cands.reserve(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i) {
-            if (static_cast<double>(scores[i]) > score_threshold)
-                cands.push_back(Candidate{class_ids ? class_ids[i] : 0, scores[i], static_cast<int32_t>(i)});
+        nms::Ranked r;
+        candidates(scores, n, score_threshold, r.global);
+        nms::rank_candidates(class_ids, class_agnostic != 0, r);
+#ifdef NMS_BAD_TOPK_FIRST
+        // Known-bad: the top-k is taken BEFORE the NMS walk, so suppressed boxes use up the budget.
+        if (max_detections >= 0 && static_cast<int64_t>(r.global.size()) > max_detections) {
+            r.global.resize(static_cast<size_t>(max_detections));
+            nms::rank_candidates(class_ids, class_agnostic != 0, r);
         }
-        const bool agnostic = class_agnostic != 0;
-        const std::vector<size_t> starts = nms::bucket_in_rank_order(cands, agnostic);
-        std::vector<Candidate> kept;
-        std::vector<Box> bucket;
-        std::vector<int64_t> owner;
-        for (size_t b = 0; b + 1 < starts.size(); ++b) {
-            bucket.clear();
-            for (size_t k = starts[b]; k < starts[b + 1]; ++k) {
-                const float *p = boxes + 4 * static_cast<int64_t>(cands[k].index);
-                bucket.push_back(nms::make_box(p[0], p[1], p[2], p[3]));
+#endif
+        nms::Scratch scratch;
+        std::vector<uint8_t> kept(static_cast<size_t>(n), 0u);
+        for (size_t g = 0; g + 1 < r.starts.size(); ++g) {
+            const uint64_t *keys = r.grouped.data() + r.starts[g];
+            const size_t m = r.starts[g + 1] - r.starts[g];
+            scratch.boxes.resize(m);
+            scratch.owner.resize(m);
+            for (size_t k = 0; k < m; ++k) {
+                const float *p = boxes + 4 * static_cast<int64_t>(nms::index_of(keys[k]));
+                scratch.boxes[k] = nms::make_box(p[0], p[1], p[2], p[3]);
             }
-            // The global top-K holds at most K keepers of any one bucket.
-            nms::assign_keepers(bucket, nms::Metric::IoU, iou_threshold, false, max_detections, owner);
-            for (size_t k = 0; k < bucket.size(); ++k)
-                if (owner[k] == -1) kept.push_back(cands[starts[b] + k]);
+            // The global top-K holds at most K keepers of any one group.
+            nms::assign_keepers(scratch.boxes.data(), m, nms::Metric::IoU, iou_threshold, false, max_detections,
+                                scratch.owner.data(), scratch);
+            for (size_t k = 0; k < m; ++k)
+                if (scratch.owner[k] == -1) kept[static_cast<size_t>(nms::index_of(keys[k]))] = 1u;
         }
-        sort_by_rank(kept);
-        size_t m = kept.size();
-        if (max_detections >= 0) m = std::min(m, static_cast<size_t>(max_detections));
-        for (size_t k = 0; k < m; ++k) out_keep[k] = kept[k].index;
+        const size_t count = emit_in_rank_order(r, kept, max_detections, out_keep);
 #ifdef NMS_BAD_OOB
         // Known-bad variant for the sanitizer self-test: writes one element past the caller's buffer.
         out_keep[out_capacity] = -1;
 #endif
-        *out_count = static_cast<int64_t>(m);
+        *out_count = static_cast<int64_t>(count);
         return NMS_OK;
     });
 }
@@ -151,6 +202,7 @@ int32_t nms_merge_tiles(const float *boxes, const float *scores, const int32_t *
     }
     return guarded([&]() -> int32_t {
         std::vector<Box> frame(static_cast<size_t>(n));
+        int32_t status = NMS_OK;
         for (int64_t i = 0; i < n; ++i) {
             int32_t st = check_box(boxes, scores, i);
             if (st == NMS_OK && (tile_ids[i] < 0 || tile_ids[i] >= n_tiles)) st = NMS_ERR_BAD_TILE_ID;
@@ -166,57 +218,57 @@ int32_t nms_merge_tiles(const float *boxes, const float *scores, const int32_t *
             }
             if (st != NMS_OK) {
                 *out_bad_index = i;
-                return st;
+                status = st;
+#ifndef NMS_BAD_LAST_INDEX
+                break;
+#endif
             }
         }
+        if (status != NMS_OK) return status;
         const nms::Metric mt = metric == NMS_METRIC_IOU ? nms::Metric::IoU : nms::Metric::IoS;
         const bool nmm = method == NMS_METHOD_GREEDY_NMM;
-        std::vector<Candidate> cands(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i)
-            cands[static_cast<size_t>(i)] = Candidate{class_ids ? class_ids[i] : 0, scores[i], static_cast<int32_t>(i)};
-        const std::vector<size_t> starts = nms::bucket_in_rank_order(cands, class_agnostic != 0);
-
-        struct Result {
-            Candidate keeper;
-            Box box;
-        };
-        std::vector<Result> results;
-        std::vector<Box> bucket;
-        std::vector<int64_t> owner;
-        std::vector<Box> fused;
-        for (size_t b = 0; b + 1 < starts.size(); ++b) {
-            const size_t s0 = starts[b], s1 = starts[b + 1];
-            bucket.clear();
-            for (size_t k = s0; k < s1; ++k) bucket.push_back(frame[static_cast<size_t>(cands[k].index)]);
-            nms::assign_keepers(bucket, mt, threshold, nmm, NMS_UNLIMITED, owner);
-            // Members come after their keeper in rank order, so one forward pass fuses in rank order.
-            fused = bucket;
-            for (size_t k = 0; k < bucket.size(); ++k) {
-                const int64_t o = owner[k];
-                if (!nmm || o < 0) continue;
-                Box &m = fused[static_cast<size_t>(o)];
-                const Box &c = bucket[k];
-                if (nms::matches(m, c, mt, threshold))
-                    m = nms::make_box(std::min(m.x1, c.x1), std::min(m.y1, c.y1), std::max(m.x2, c.x2),
-                                      std::max(m.y2, c.y2));
+        nms::Ranked r;
+        r.global.resize(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) r.global[static_cast<size_t>(i)] = nms::rank_key(scores[i], static_cast<int32_t>(i));
+        nms::rank_candidates(class_ids, class_agnostic != 0, r);
+        nms::Scratch scratch;
+        std::vector<uint8_t> kept(static_cast<size_t>(n), 0u);
+        std::vector<Box> fused(static_cast<size_t>(n));  // by input index: each keeper's output box
+        for (size_t g = 0; g + 1 < r.starts.size(); ++g) {
+            const uint64_t *keys = r.grouped.data() + r.starts[g];
+            const size_t m = r.starts[g + 1] - r.starts[g];
+            scratch.boxes.resize(m);
+            scratch.owner.resize(m);
+            for (size_t k = 0; k < m; ++k) scratch.boxes[k] = frame[static_cast<size_t>(nms::index_of(keys[k]))];
+            nms::assign_keepers(scratch.boxes.data(), m, mt, threshold, nmm, NMS_UNLIMITED, scratch.owner.data(),
+                                scratch);
+            for (size_t k = 0; k < m; ++k) {
+                const int32_t o = scratch.owner[k];
+                if (o == -1) {
+                    kept[static_cast<size_t>(nms::index_of(keys[k]))] = 1u;
+                    fused[static_cast<size_t>(nms::index_of(keys[k]))] = scratch.boxes[k];
+                } else if (nmm && o >= 0) {
+                    // Members come after their keeper in rank order, so this forward pass fuses in rank order.
+                    Box &f = fused[static_cast<size_t>(nms::index_of(keys[static_cast<size_t>(o)]))];
+                    const Box &c = scratch.boxes[k];
+                    if (nms::matches(f, c, mt, threshold))
+                        f = nms::make_box(std::min(f.x1, c.x1), std::min(f.y1, c.y1), std::max(f.x2, c.x2),
+                                          std::max(f.y2, c.y2));
+                }
             }
-            for (size_t k = 0; k < bucket.size(); ++k)
-                if (owner[k] == -1) results.push_back(Result{cands[s0 + k], fused[k]});
         }
-        nms::sort_by_rank_key(
-            results, [](const Result &r) { return static_cast<uint64_t>(nms::descending_score_key(r.keeper.score)); },
-            [](const Result &r) { return r.keeper.index; });
-        for (size_t k = 0; k < results.size(); ++k) {
-            const Result &r = results[k];
-            out_boxes[4 * k] = r.box.x1;
-            out_boxes[4 * k + 1] = r.box.y1;
-            out_boxes[4 * k + 2] = r.box.x2;
-            out_boxes[4 * k + 3] = r.box.y2;
-            out_scores[k] = r.keeper.score;
-            out_class_ids[k] = r.keeper.cls;
-            out_keep[k] = r.keeper.index;
+        const size_t count = emit_in_rank_order(r, kept, NMS_UNLIMITED, out_keep);
+        for (size_t k = 0; k < count; ++k) {
+            const int32_t i = static_cast<int32_t>(out_keep[k]);
+            const Box &b = fused[static_cast<size_t>(i)];
+            out_boxes[4 * k] = b.x1;
+            out_boxes[4 * k + 1] = b.y1;
+            out_boxes[4 * k + 2] = b.x2;
+            out_boxes[4 * k + 3] = b.y2;
+            out_scores[k] = scores[i];
+            out_class_ids[k] = class_ids ? class_ids[i] : 0;
         }
-        *out_count = static_cast<int64_t>(results.size());
+        *out_count = static_cast<int64_t>(count);
         return NMS_OK;
     });
 }

@@ -1,40 +1,38 @@
-"""The engine on the Orin can give containers the GPU: the nvidia runtime is registered (REFERENCE.md).
+"""The Orin's engine gives containers the GPU: the nvidia runtime is registered and is the default (the GPU during
+`docker build`, seed 003), and its CSV mount specs name the GPU nodes and the driver.
 
-Live on an Orin it asks the engine (`docker info`); with --device-root it reads the recording's
-`docker-info.json` (SIMULATED).
+Facts: `docker info` and /etc/nvidia-container-runtime/ on an Orin, or the recording's (SIMULATED).
+Verdicts: conformance/device/verdicts/host.py.
 """
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import pytest
 
-from conformance.docker.engine import EngineError, docker_info as read_docker_info
-from conformance.device.facts import DeviceInfo
+from conformance.config.devices import DeviceCriteria
+from conformance.device.verdicts import Judge
+from conformance.device.verdicts import host
 
 pytestmark = pytest.mark.jetson
 
-DOCKER_INFO_RECORDING = "docker-info.json"
+MountSpecs = dict[str, tuple[tuple[str, str], ...] | None]
 
 
-@pytest.fixture(scope="module")
-def docker_info(device: DeviceInfo, request: pytest.FixtureRequest) -> dict[str, object]:
-    recorded = device.root / DOCKER_INFO_RECORDING
-    if str(device.root) != "/":
-        if not recorded.exists():
-            pytest.skip(f"the recording {device.root} has no {DOCKER_INFO_RECORDING}")
-        info = json.loads(recorded.read_text())
-        return info if isinstance(info, dict) else {}
-    request.getfixturevalue("docker_builder")  # skips, saying what to start, where no engine answers
-    return read_docker_info()
+def test_nvidia_runtime_is_registered(docker_info_facts: dict[str, Any], device_criteria: DeviceCriteria,
+                                      judge: Judge) -> None:
+    v = judge(lambda: host.runtime_registered(docker_info_facts, device_criteria.runtime))
+    assert v.passed, v.message
 
 
-def test_nvidia_runtime_is_registered(docker_info: dict[str, object]) -> None:
-    runtimes = docker_info.get("Runtimes")
-    names = sorted(runtimes) if isinstance(runtimes, dict) else []
-    assert "nvidia" in names, (
-        f"the engine knows runtimes {names}, not 'nvidia', so `--runtime nvidia` fails with 'unknown or invalid "
-        "runtime name: nvidia' and containers see no GPU; expected nvidia-container-runtime registered; fix: "
-        "`sudo apt install nvidia-container-toolkit && sudo nvidia-ctk runtime configure --runtime=docker && "
-        "sudo systemctl restart docker` (REFERENCE.md, Jetson facts)")
+def test_nvidia_is_the_default_runtime(docker_info_facts: dict[str, Any], device_criteria: DeviceCriteria,
+                                       judge: Judge) -> None:
+    v = judge(lambda: host.runtime_is_default(docker_info_facts, device_criteria.runtime))
+    assert v.passed, v.message
+
+
+def test_csv_mount_specs_name_the_gpu_nodes(mount_specs: MountSpecs, device_criteria: DeviceCriteria,
+                                            judge: Judge) -> None:
+    v = judge(lambda: host.mount_specs(mount_specs, device_criteria.runtime))
+    assert v.passed, v.message

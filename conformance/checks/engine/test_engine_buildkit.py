@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.docker.builder import Builder, BuildStep, parse_buildkit_plain
+from conformance.docker.containers import run_once
 
 pytestmark = pytest.mark.docker
 
@@ -34,15 +35,13 @@ def _build(builder: Builder, context: Path, base: str, token: str) -> ProbeBuild
     if result.returncode != 0:
         pytest.fail(f"build of the BuildKit probe {context} failed (exit {result.returncode}): "
                     f"{log.strip().splitlines()[-1] if log.strip() else 'no output'}; expected a BuildKit build; "
-                    "fix: DOCKER_BUILDKIT=1 with the classic client or `docker buildx build` (REFERENCE.md step 3)",
+                    "fix: DOCKER_BUILDKIT=1 with the classic client or `docker buildx build` (docs/images.md, 'Engine')",
                     pytrace=False)
     return ProbeBuild(parse_buildkit_plain(log), log)
 
 
-def _seen_in_cache(builder: Builder) -> set[str]:
-    result = subprocess.run([builder.docker, "run", "--rm", PROBE_TAG, "cat", "/probe-seen.txt"],
-                            capture_output=True, text=True, timeout=120, check=False)
-    return set(result.stdout.split())
+def _seen_in_cache() -> set[str]:
+    return set(run_once(PROBE_TAG, ["cat", "/probe-seen.txt"], timeout=120).stdout.split())
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +69,7 @@ def test_cache_mount_keeps_content_between_builds(docker_builder: Builder, stand
     first, second = (f"token-{uuid.uuid4().hex[:8]}" for _ in range(2))
     _build(docker_builder, probe_context, stand_in_base, first)
     _build(docker_builder, probe_context, stand_in_base, second)
-    seen = _seen_in_cache(docker_builder)
+    seen = _seen_in_cache()
     assert first in seen, (
         f"the second build's cache directory held {sorted(seen)[:5] or 'nothing'}, not the token {first!r} the "
         "first build left there; expected a BuildKit cache mount that outlives a build (seed 000: wheels are "

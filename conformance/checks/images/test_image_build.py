@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import pytest
 
-from conformance.docker.images import BuiltImage
+from conformance.docker.images import NOT_APPLICABLE, BuiltImage
 from conformance.docker.inspect import image_size_bytes
 from conformance.config.profiles import Profile
 
@@ -17,9 +17,10 @@ pytestmark = pytest.mark.docker
 def test_image_builds_within_profile_build_time(built_image: BuiltImage, profile: Profile,
                                                 record_property: RecordProperty) -> None:
     if built_image.build is None:
-        pytest.skip(f"--image {built_image.tag} given: this session built nothing to time")
+        pytest.skip(f"{NOT_APPLICABLE}--image {built_image.tag} given: this session built nothing to time")
     minutes = built_image.build.seconds / 60
     record_property("build_seconds", round(built_image.build.seconds, 1))
+    record_property("build_reused", built_image.build.reused)  # the recorded build of an unchanged input
     limit = profile.thresholds.build_minutes_max
     assert minutes <= limit, (
         f"{built_image.tag} took {minutes:.1f} min to build, expected at most {limit} min (profile "

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.docker.builder import Builder
-from conformance.docker.images import BuiltImage, ImageBuilds
-from conformance.docker.builder import build_image
-from conformance.docker.context import build_context
+from conformance.docker.builder import BuildResult
+from conformance.docker.images import NOT_APPLICABLE, BuiltImage, ImageBuilds
 from conformance.docker.inspect import layers
 
 pytestmark = pytest.mark.docker
@@ -23,32 +21,37 @@ EDIT = "\n# conformance cache probe {token}: requirements.txt edited after the i
 
 
 def test_torch_layer_survives_requirements_edit(built_image: BuiltImage, image_builds: ImageBuilds,
-                                                docker_builder: Builder, docker_cli: str,
-                                                tmp_path: Path) -> None:
+                                                docker_cli: str) -> None:
     spec = built_image.spec
     marker = spec.heavy_step_marker
     if not marker:
-        pytest.skip(f"{spec.name} carries no torch, so no heavy layer to guard (variants.yaml "
+        pytest.skip(f"{NOT_APPLICABLE}{spec.name} carries no torch, so no heavy layer to guard (variants.yaml "
                     "heavy_step_marker: null)")
     if built_image.build is None:
-        pytest.skip(f"--image {built_image.tag} given: the cache check needs to build the image itself")
-    context = build_context(image_builds.images_dir, image_builds.wheelhouse, tmp_path / "context", copy=True)
+        pytest.skip(f"{NOT_APPLICABLE}--image {built_image.tag} given: the cache check builds the image's tree")
     # The "before" image is rebuilt here from the unedited copy (all cached, seconds): both builds then
     # draw on the same cache records, which an earlier --no-cache build (the benchmark) may have renewed.
-    base = build_image(docker_builder, context / "images" / spec.dockerfile, f"{built_image.tag}-cachebase",
-                       image_builds.build_args(), image_builds.logs_dir / f"build-{spec.name}-cachebase.log",
-                       context=context, network=built_image.variant.network, timeout_s=image_builds.timeout_s)
+    # One copy serves both builds, so the second sends only the edited file to the builder.
+    context = image_builds.copy_context("cache")
+    base = image_builds.build_in(context, spec.name, "cachebase")
     requirements = context / "images" / spec.requirements
     requirements.write_text(requirements.read_text() + EDIT.format(token=uuid.uuid4().hex))
-    probe = build_image(docker_builder, context / "images" / spec.dockerfile, f"{built_image.tag}-cacheprobe",
-                        image_builds.build_args(), image_builds.logs_dir / f"build-{spec.name}-cacheprobe.log",
-                        context=context, network=built_image.variant.network, timeout_s=image_builds.timeout_s)
+    probe = image_builds.build_in(context, spec.name, "cacheprobe")
+    try:
+        _assert_heavy_layers_kept(built_image, docker_cli, base.tag, probe)
+    finally:
+        image_builds.remove(base.tag, probe.tag)
+
+
+def _assert_heavy_layers_kept(built_image: BuiltImage, docker_cli: str, base_tag: str, probe: BuildResult) -> None:
+    spec = built_image.spec
+    marker = spec.heavy_step_marker or ""
     step = probe.step(marker)
     assert step.cached, (
-        f"after a requirements.txt edit BuildKit rebuilt the torch step `{step.name[:90]}`, expected "
-        f"`CACHED`; fix: install the torch wheel BEFORE `COPY requirements.txt` (seed 000 'Layer Ordering'); "
-        f"log {probe.log_path}")
-    before = layers(docker_cli, base.tag)
+        f"after a requirements.txt edit BuildKit rebuilt the torch step `{step.summary(90)}`, expected "
+        f"`CACHED`; steps rebuilt: {_rebuilt(probe)}; fix: install the torch wheel BEFORE `COPY "
+        f"requirements.txt` (seed 000 'Layer Ordering'); log {probe.log_path}")
+    before = layers(docker_cli, base_tag)
     after = layers(docker_cli, probe.tag)
     heavy = max(i for i, layer in enumerate(before) if marker in layer.created_by)
     kept_before = [layer.diff_id for layer in before[: heavy + 1] if layer.diff_id]
@@ -62,3 +65,7 @@ def test_torch_layer_survives_requirements_edit(built_image: BuiltImage, image_b
     assert copied and all(a.diff_id != b.diff_id for a, b in copied), (
         f"the `COPY ... {name}` layer kept its digest although {name} changed; expected it (and the layers "
         "after it) to rebuild: the probe did not exercise the edit")
+
+
+def _rebuilt(build: BuildResult) -> str:
+    return "; ".join(f"`{step.summary(60)}`" for step in build.rebuilt()) or "none"

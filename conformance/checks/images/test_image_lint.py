@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.docker.images import NOT_APPLICABLE
+from conformance.docker.prebuilt import Prebuilt
 
 IGNORE = re.compile(r"^#\s*hadolint ignore=(\S+)\s*$")
 
@@ -24,8 +26,14 @@ def _hadolint() -> str:
     return found
 
 
-def test_dockerfile_passes_hadolint(image_name: str, images_dir: Path, image_catalog: tuple) -> None:
-    dockerfile = images_dir / image_catalog[1][image_name].dockerfile
+@pytest.fixture
+def dockerfile(image_name: str, images_dir: Path, image_catalog: tuple, given_image: Prebuilt | None) -> Path:
+    if given_image is not None:
+        pytest.skip(f"{NOT_APPLICABLE}--image {given_image.tag} given: its Dockerfile is not part of the run")
+    return images_dir / image_catalog[1][image_name].dockerfile
+
+
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     result = subprocess.run([_hadolint(), "--failure-threshold", "warning", "--no-color", str(dockerfile)],
                             capture_output=True, text=True, timeout=60, check=False)
     findings = [line.replace(f"{dockerfile}:", "line ") for line in result.stdout.splitlines()
@@ -35,8 +43,7 @@ def test_dockerfile_passes_hadolint(image_name: str, images_dir: Path, image_cat
         "warning level; fix the line, or add `# hadolint ignore=DLxxxx` under a comment saying why")
 
 
-def test_every_hadolint_ignore_is_justified(image_name: str, images_dir: Path, image_catalog: tuple) -> None:
-    dockerfile = images_dir / image_catalog[1][image_name].dockerfile
+def test_every_hadolint_ignore_is_justified(dockerfile: Path) -> None:
     lines = [line.strip() for line in dockerfile.read_text().splitlines()]
     bare = [f"line {n + 1}: {line}" for n, line in enumerate(lines)
             if (m := IGNORE.match(line)) and not all(

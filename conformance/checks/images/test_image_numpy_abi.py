@@ -1,5 +1,5 @@
 """numpy < 2 in the final image, and every native module the image carries imports in a fresh interpreter
-with no NumPy ABI text on stderr (seed 000 "NumPy Pinning"; REFERENCE.md error strings)."""
+with no NumPy ABI text on stderr (seed 000 "NumPy Pinning"; the error strings numpy 2 prints to a module built for numpy 1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The images at run time: tini is PID 1 and `docker stop` is quick; volumes stay writable for the non-root
-user; the HEALTHCHECK reaches healthy and the service answers a real request; the YOLO image turns a short
+user; the HEALTHCHECK reaches healthy and the service answers a real request, and turns unhealthy when the
+service breaks inside the container; the YOLO image turns a short
 video into an output file as the non-root user; logs carry no crash signature (seeds 000, 001, 004)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +16,9 @@ import pytest
 
 from conformance.config.service import load_crash_signatures
 from conformance.tiled.assets import ensure_detector
-from conformance.docker.images import BuiltImage
+from conformance.docker.images import NOT_APPLICABLE, BuiltImage
 from conformance.docker.containers import Container, run_once
+from conformance.docker.inspect import docker_json
 from conformance.config.profiles import Profile
 
 RecordProperty = Callable[[str, object], None]  # pytest's record_property fixture
@@ -43,10 +46,13 @@ class ServiceRun:
 def service_run(built_image: BuiltImage, request: pytest.FixtureRequest) -> Iterator[ServiceRun]:
     """The GLiNER2 service started from its image with the tiny model mounted read-only, one real request."""
     if built_image.spec.port is None:
-        pytest.skip(f"{built_image.name} is a batch tool, not a service (variants.yaml port: null)")
+        pytest.skip(f"{NOT_APPLICABLE}{built_image.name} is a batch tool, not a service (port: null)")
     gliner2_model: Path = request.getfixturevalue("image_gliner2_model")
     with Container(built_image.tag, volumes={str(gliner2_model): "/models/gliner2:ro"}) as box:
         health = box.wait_health(timeout_s=90)
+        if health.startswith("exited"):  # nothing to ask: the logs say why
+            yield ServiceRun(health, "", None, "the container exited", box.logs())
+            return
         probe = box.exec("python3", "-c", "import urllib.request as u; print(u.urlopen("
                          "'http://127.0.0.1:8012/health', timeout=5).read().decode())")
         answer = box.exec("python3", "-c", REQUEST)
@@ -98,16 +104,53 @@ def test_service_becomes_healthy_and_answers_a_request(service_run: ServiceRun) 
         f"response body {str(body)[:300]}, expected one result per text (app.gliner2_service.schemas)")
 
 
+#: The image's own HEALTHCHECK command, probed every second for this check: what is proven is that the
+#: command sees the breakage, not the image's timings (interval 5-10 s would make this check slow).
+FAST_PROBES = {"interval": 1_000_000_000, "timeout": 5_000_000_000, "retries": 2, "start_period": 1_000_000}
+
+
+def test_healthcheck_turns_unhealthy_when_the_service_breaks(built_image: BuiltImage, docker_cli: str) -> None:
+    spec = built_image.spec
+    if spec.health_break is None:
+        pytest.skip(f"no health_break given for {spec.name}: say how its service breaks (stop_service: true, or "
+                    "hide: PATH) so the check can prove its HEALTHCHECK sees it")
+    config = docker_json(docker_cli, "image", "inspect", built_image.tag)[0]["Config"].get("Healthcheck") or {}
+    test = config.get("Test") or []
+    assert test and test[0] != "NONE", (
+        f"{built_image.tag} has no HEALTHCHECK, expected one that probes the service (seed 001 'Health check "
+        "monitors critical components'); fix: `HEALTHCHECK CMD [\"python3\", \"/usr/local/bin/healthcheck.py\"]`")
+    probes = {**FAST_PROBES, "test": test}
+    command = None if spec.port else IDLE
+    hide = spec.health_break.hide
+    with ExitStack() as stack:
+        good = stack.enter_context(Container(built_image.tag, command, healthcheck=probes))
+        # hide: a second container, started at once, with the path under an empty tmpfs from its start
+        target = stack.enter_context(Container(built_image.tag, command, healthcheck=probes,
+                                               tmpfs={hide: ""})) if hide else good
+        before = good.wait_health(timeout_s=90, want=("healthy",))  # through any "unhealthy" while it boots
+        if spec.health_break.stop_service:
+            good.freeze_service()
+        # unhealthy is due after `retries` failed probes, each at most interval + timeout (docker's own clock)
+        due = FAST_PROBES["retries"] * (FAST_PROBES["interval"] + FAST_PROBES["timeout"]) / 1e9
+        after = target.wait_health(timeout_s=due + 8, want=("unhealthy",))
+    what = f"with {hide} hidden" if hide else "after its service was stopped (SIGSTOP)"
+    assert before == "healthy" and after == "unhealthy", (
+        f"{built_image.tag}: HEALTHCHECK {' '.join(test[1:])[:80]} said '{before}' on the running service and "
+        f"'{after}' {what}, expected healthy then unhealthy: a health check that cannot fail does not probe the "
+        "service; fix: probe what the service needs (GET /health on its port; the native libraries it loads), "
+        "never `CMD true` (seed 001 'Health check monitors critical components')")
+
+
 def test_service_logs_free_of_crash_signatures(service_run: ServiceRun) -> None:
     found = [s.id for s in load_crash_signatures() if re.search(s.pattern, service_run.logs)]
-    assert not found, (f"container logs carry crash signatures {found}, expected none; see REFERENCE.md "
-                       f"'Error strings users meet'; last lines: {service_run.logs.strip()[-400:]}")
+    assert not found, (f"container logs carry crash signatures {found}, expected none (seed 000 'Known Working "
+                       f"Signals'; onnxruntime#28301); last lines: {service_run.logs.strip()[-400:]}")
 
 
 def test_video_processed_to_output_volume_as_non_root_user(built_image: BuiltImage,
                                                            world_writable_dir: Path, tmp_path: Path) -> None:
     if built_image.spec.port is not None:
-        pytest.skip(f"{built_image.name} is a service; the video run is the YOLO image's (seed 001)")
+        pytest.skip(f"{NOT_APPLICABLE}{built_image.name} is a service; the video run is the YOLO image's (seed 001)")
     pytest.importorskip("torch", reason="building the tiny detector needs torch==2.13.0 (the dev extra)")
     engine = ensure_detector()
     video_dir = tmp_path / "videos"

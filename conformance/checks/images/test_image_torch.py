@@ -1,5 +1,6 @@
-"""torch in the image is exactly the pinned wheel (no resolver replaced it), and `pip check` is clean or each
-finding is a listed exception with its reason (seed 000 "Jetson-Specific Wheels", "--no-deps")."""
+"""What pip left in the image: torch is exactly the pinned wheel (no resolver replaced it), `pip check` is clean
+or each finding is a listed exception with its reason, and the installed distributions are exactly the
+recorded set, nothing outside it (seed 000 "Jetson-Specific Wheels", "gliner / gliner2 Installation Strategy")."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from urllib.parse import unquote
 
 import pytest
 
+from conformance.config.image_rules import DISTRIBUTIONS, normalize
 from conformance.config.images import PIP_CHECK_EXCEPTIONS, load_pip_check_exceptions
-from conformance.docker.images import BuiltImage, ImageBuilds
+from conformance.docker.images import NOT_APPLICABLE, BuiltImage, ImageBuilds
 from conformance.docker.inspect import dockerfile_arg_default
 from conformance.docker.containers import run_once
 
 pytestmark = pytest.mark.docker
 
+LIST_ALL = "import importlib.metadata as m, json; print(json.dumps([d.metadata['Name'] for d in m.distributions()]))"
 TORCH_PROVENANCE = ("import importlib.metadata as m, json; d = m.distribution('torch'); "
                     "print(json.dumps({'version': d.version, 'direct_url': d.read_text('direct_url.json')}))")
 
@@ -28,8 +31,8 @@ def _pinned_wheel(dockerfile: Path, build_args: dict[str, str]) -> str:
 
 def test_torch_is_the_pinned_wheel(built_image: BuiltImage, image_builds: ImageBuilds) -> None:
     if not built_image.spec.has_torch:
-        pytest.skip(f"{built_image.name} carries no torch by design (variants.yaml has_torch: false)")
-    wheel = _pinned_wheel(built_image.dockerfile, image_builds.build_args())
+        pytest.skip(f"{NOT_APPLICABLE}{built_image.name} carries no torch by design (has_torch: false)")
+    wheel = built_image.spec.torch_wheel or _pinned_wheel(built_image.dockerfile, image_builds.build_args())
     expected_version = wheel.split("-")[1]
     result = run_once(built_image.tag, ["python3", "-c", TORCH_PROVENANCE])
     assert result.returncode == 0, f"torch metadata unreadable in {built_image.tag}: {result.stderr[-500:]}"
@@ -50,3 +53,21 @@ def test_pip_check_clean_or_excepted(built_image: BuiltImage) -> None:
     assert not unexplained, (
         f"`pip check` in {built_image.tag} reports: {'; '.join(unexplained)}; expected none beyond the "
         f"exceptions of {PIP_CHECK_EXCEPTIONS.name}; fix: install the missing requirement or list it there with its reason")
+
+
+def test_installed_distributions_are_exactly_the_expected_set(built_image: BuiltImage) -> None:
+    expected = built_image.distributions
+    if expected is None:
+        pytest.skip(f"no expected distributions recorded for {built_image.name} ({built_image.variant.name}); "
+                    f"record them in {DISTRIBUTIONS.name} with `python -m conformance images distributions "
+                    f"{built_image.tag}` and review the list")
+    result = run_once(built_image.tag, ["python3", "-c", LIST_ALL])
+    assert result.returncode == 0, f"listing distributions failed in {built_image.tag}: {result.stderr[-500:]}"
+    found = {normalize(name) for name in json.loads(result.stdout.strip().splitlines()[-1])}
+    extra, missing = sorted(found - expected), sorted(expected - found)
+    assert not extra and not missing, (
+        f"{built_image.tag} carries {len(found)} distributions; beyond the expected set: {', '.join(extra) or 'none'}; "
+        f"missing: {', '.join(missing) or 'none'}; expected exactly the {len(expected)} of {DISTRIBUTIONS.name} "
+        f"({built_image.name}.{built_image.variant.name}); fix: a resolver pulled dependencies in: install "
+        "gliner/gliner2 with --no-deps (seed 000 'gliner / gliner2 Installation Strategy'), or, for an intended "
+        "change, record the new set")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conformance.config.nms import load_nms_criteria
+from conformance.config.nms import NmsCriteria, load_nms_criteria
 from conformance.nms.examples import DEFAULT_EXAMPLES, register_profile
 from conformance.nms.library import DEFAULT_LIB, build_default_library
 
@@ -34,6 +34,6 @@ def nms_lib(nms_lib_path: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
-def nms_criteria() -> dict[str, Any]:
+def nms_criteria() -> NmsCriteria:
     """fixtures/nms/criteria.yaml, loaded once."""
     return load_nms_criteria()

@@ -1,6 +1,6 @@
 """libnms_merger against the independent Python oracle: identical kept indices and merged boxes.
 
-Contract: nms_cpp/include/nms_merger.h (DESIGN.md "NMS"); source: issue 3. The library under test is
+Contract: nms_cpp/include/nms_merger.h; source: issue 3. The library under test is
 ``--nms-lib`` (default: the release build).
 """
 
@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("hypothesis", reason="the NMS checks need hypothesis: pip install -e '.[nms]'")
 from hypothesis import given  # noqa: E402
 
+from conformance.config.nms import FixedScene  # noqa: E402
 from conformance.nms.examples import nms_settings  # noqa: E402
 from conformance.nms import oracle  # noqa: E402
 from conformance.nms.scenes import MergeCase, NmsCase, make_scene, merge_cases, nms_cases  # noqa: E402
@@ -73,15 +74,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fixed_scene" in metafunc.fixturenames:
         from conformance.config.nms import load_nms_criteria as load_criteria
 
-        scenes = load_criteria()["fixed_scenes"]
-        metafunc.parametrize("fixed_scene", scenes, ids=[str(spec["id"]) for spec in scenes])
+        scenes = load_criteria().fixed_scenes
+        metafunc.parametrize("fixed_scene", scenes, ids=[spec.id for spec in scenes])
 
 
-def test_nms_matches_the_oracle_on_20000_box_scenes(nms_lib: Any, fixed_scene: dict[str, Any]) -> None:
+def test_nms_matches_the_oracle_on_20000_box_scenes(nms_lib: Any, fixed_scene: FixedScene) -> None:
     spec = fixed_scene
-    s = make_scene(spec["kind"], int(spec["n"]), int(spec["seed"]), int(spec["classes"]), spec["scores"])
+    s = make_scene(spec.kind, spec.n, spec.seed, spec.classes, spec.scores)
     # Class-agnostic differs from class-aware only with several classes.
-    for agnostic in (False, True) if int(spec["classes"]) > 1 else (False,):
-        got = nms_lib.nms(s.boxes, s.scores, s.class_ids, float(spec["iou"]), class_agnostic=agnostic)
-        want = oracle.nms(s.boxes, s.scores, s.class_ids, float(spec["iou"]), class_agnostic=agnostic)
-        assert_same_keep(got, want, f"fixed scene {spec['id']} (class_agnostic={agnostic})")
+    for agnostic in (False, True) if spec.classes > 1 else (False,):
+        got = nms_lib.nms(s.boxes, s.scores, s.class_ids, spec.iou, class_agnostic=agnostic)
+        want = oracle.nms(s.boxes, s.scores, s.class_ids, spec.iou, class_agnostic=agnostic)
+        assert_same_keep(got, want, f"fixed scene {spec.id} (class_agnostic={agnostic})")

@@ -1,4 +1,5 @@
-"""Profile checks: every device profile loads and carries each threshold the suite reads (DESIGN.md)."""
+"""Profile checks: every device profile loads and carries each threshold the suite reads
+(docs/design.md, Device profiles)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,4 @@ def test_profile_is_complete_and_valid(profile_file: Path) -> None:
         load_profile(profile_file)
     except ProfileError as error:
         pytest.fail(f"{error}; expected every field of conformance.profiles.Thresholds; fix the file "
-                    "(DESIGN.md, Device profiles)", pytrace=False)
+                    "(docs/design.md, Device profiles)", pytrace=False)

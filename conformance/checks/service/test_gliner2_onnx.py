@@ -1,8 +1,8 @@
 """ONNX Runtime is absent and importing gliner2 (and gliner, where installed) never loads it.
 
 Seed 000: onnxruntime caused ``free(): invalid pointer`` crashes after inference on the Orin, so the
-image removes it and patches gliner's eager import; gliner 0.2.13-0.2.28 import it unconditionally
-(REFERENCE.md). The probe runs in a fresh interpreter: this one (default), or the image's through
+image removes it and patches gliner's eager import; gliner 0.2.13-0.2.28 import it unconditionally in
+their ``__init__``. The probe runs in a fresh interpreter: this one (default), or the image's through
 ``--gliner2-python-cmd 'docker exec CTR python3'``.
 """
 
@@ -35,7 +35,7 @@ out["loaded"] = sorted(m for m in sys.modules if m == "onnxruntime" or m.startsw
 print(json.dumps(out))
 """
 
-SOURCE = "seed 000 'ONNX Runtime Decision'; REFERENCE.md GLiNER2; issue 5"
+SOURCE = "seed 000 'ONNX Runtime Decision', 'gliner Lazy-Import Patch'; issue 5"
 # (module, attribute resolved after import): gliner2's model class is lazy, so touch it too.
 MODULES = [("gliner2", "GLiNER2"), ("gliner", "")]
 

@@ -1,8 +1,8 @@
 """Fixtures of the tiled-detection checks.
 
 Each check family is pointed at the thing under test by an option whose default is the real thing
-(`--tiled-tiler`, `--tiled-merger`, ...); the self-proofs point them at known-bad fixtures in
-``fixtures/tiled/bad/``. A SPEC is ``package.module:attr`` or ``path/to/file.py:attr``.
+(`--tiled-tiler`, `--tiled-merger`, `--tiled-slicer`, ...); the self-proofs point them at known-bad
+fixtures in ``fixtures/tiled/bad/``. A SPEC is ``package.module:attr`` or ``path/to/file.py:attr``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 
 from conformance import SOURCE_ROOT
 from conformance.config import ConfigError
-from conformance.config.tiled import load_tiled_criteria
-from conformance.tiled.assets import default_onnx, ensure_detector
+from conformance.config.tiled import TiledCriteria, load_tiled_criteria
+from conformance.tiled.assets import default_onnx, ensure_detector, float_onnx_of
 from conformance.util.specs import SpecError, load_spec
 
 
@@ -28,7 +28,7 @@ def _spec(config: pytest.Config, option: str) -> Any:
         raise pytest.UsageError(f"{option}: {error}") from None
 
 
-def criteria_of(config: pytest.Config) -> dict[str, Any]:
+def criteria_of(config: pytest.Config) -> TiledCriteria:
     """The criteria file named by ``--tiled-criteria`` (also at collection time, for parametrisation)."""
     try:
         return load_tiled_criteria(config.getoption("--tiled-criteria"))
@@ -37,7 +37,7 @@ def criteria_of(config: pytest.Config) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def tiled_criteria(pytestconfig: pytest.Config) -> dict[str, Any]:
+def tiled_criteria(pytestconfig: pytest.Config) -> TiledCriteria:
     return criteria_of(pytestconfig)
 
 
@@ -62,6 +62,11 @@ def tiled_engine_loader(pytestconfig: pytest.Config) -> Callable[[Path], Any]:
 
 
 @pytest.fixture(scope="session")
+def tiled_slicer(pytestconfig: pytest.Config) -> Callable[..., Any]:
+    return _spec(pytestconfig, "--tiled-slicer")
+
+
+@pytest.fixture(scope="session")
 def tiled_onnx(pytestconfig: pytest.Config) -> Path:
     chosen: Path | None = pytestconfig.getoption("--tiled-onnx")
     if chosen is None:
@@ -81,3 +86,9 @@ def tiled_trt_engine(pytestconfig: pytest.Config) -> Path | None:
 def tiled_reference_weights(pytestconfig: pytest.Config, tiled_onnx: Path) -> Path:
     chosen: Path | None = pytestconfig.getoption("--tiled-reference-weights")
     return chosen or tiled_onnx.with_suffix(".pt")
+
+
+@pytest.fixture(scope="session")
+def tiled_float_onnx(pytestconfig: pytest.Config, tiled_onnx: Path) -> Path:
+    chosen: Path | None = pytestconfig.getoption("--tiled-float-onnx")
+    return chosen or float_onnx_of(tiled_onnx)

@@ -1,8 +1,11 @@
-"""Engine parity: the CPU engine and every other available engine agree on the same batch (issue 4).
+"""Engine parity: the CPU engine and every other available engine agree on the same batch (issues 4, 15).
 
-The batch is 8 real tiles of a synthetic 1080p frame through the app's preprocessing. Peers:
-``torch-reference`` (the detector's own torch definition with the project's weights,
-``--tiled-reference-weights``; needs the dev extra) and ``tensorrt`` (a TensorRT engine of the same model, ``--tiled-trt-engine``; GPU).
+The batch is 8 real tiles of a synthetic 1080p frame, sliced by the app into its uint8 batch. Peers:
+``float-model`` (the float export the engine's ONNX was prepared from, fed by the host conversion the
+prepared graph replaced: moving the conversion into the model must change no result, so bit-identical;
+``--tiled-float-onnx``), ``torch-reference`` (the detector's own torch definition with the project's
+weights, ``--tiled-reference-weights``; needs the dev extra) and ``tensorrt`` (a TensorRT engine built from
+the same prepared ONNX, taking the same uint8 batch, ``--tiled-trt-engine``; GPU).
 """
 
 from __future__ import annotations
@@ -11,55 +14,79 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from app.tiled.engines import OpenCVEngine
 from app.tiled.geometry import slice_boxes
-from app.tiled.preprocess import BatchPreprocessor
+from app.tiled.slicing import BatchSlicer
 from conformance.builders.scenes import motion_scene
+from conformance.config.tiled import TiledCriteria
 
 FIX = ("fix: rebuild the engine from the same model (`make tiled-assets`; on the device, rebuild the TensorRT "
-       "engine from the same ONNX); source: issue 4 'engine parity'")
+       "engine from the same prepared ONNX); source: issue 4 'engine parity', issue 15")
 
 
-def _torch_reference(batch: np.ndarray, weights: Path) -> np.ndarray:
+def host_conversion(batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """What the host did before the conversion moved into the model: BGR->RGB, NHWC->NCHW, x (1/255) in float32."""
+    out = np.empty((batch.shape[0], 3, *batch.shape[1:3]), np.float32)
+    np.multiply(batch[..., ::-1].transpose(0, 3, 1, 2), np.float32(1.0 / 255.0), out=out, casting="unsafe")
+    return out
+
+
+def _float_model(batch: npt.NDArray[np.uint8], model: Path) -> npt.NDArray[np.float32]:
+    import cv2
+
+    if not model.is_file():
+        pytest.fail(f"float export {model} is missing; expected it beside the prepared ONNX (`make tiled-assets`) "
+                    "or given with --tiled-float-onnx")
+    net = cv2.dnn.readNetFromONNX(str(model))
+    net.setInput(host_conversion(batch))
+    return np.asarray(net.forward(), np.float32)
+
+
+def _torch_reference(batch: npt.NDArray[np.uint8], weights: Path) -> npt.NDArray[np.float32]:
     torch = pytest.importorskip("torch", reason="the torch reference needs torch==2.13.0 (the dev extra)")
     from conformance.builders.tiny_detector import load_weights
 
     if not weights.is_file():
         pytest.fail(f"reference weights {weights} are missing; expected them next to the ONNX (`make tiled-assets`)")
-    model = load_weights(weights, input_size=batch.shape[-1])
+    model = load_weights(weights, input_size=batch.shape[1])
     with torch.no_grad():
-        return model(torch.from_numpy(np.ascontiguousarray(batch, np.float32))).numpy()
+        return np.asarray(model(torch.from_numpy(host_conversion(batch))).numpy(), np.float32)
 
 
-def _tensorrt(engine: Path | None) -> Callable[[np.ndarray], np.ndarray]:
+def _tensorrt(engine: Path | None) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.float32]]:
     if engine is None:
-        pytest.skip("no TensorRT engine given: pass --tiled-trt-engine PATH (built from the same ONNX)")
+        pytest.skip("no TensorRT engine given: pass --tiled-trt-engine PATH (built from the same prepared ONNX)")
     from app.tiled.tensorrt_engine import TensorRTEngine
 
     trt = TensorRTEngine(engine)
     tiles = np.full((trt.spec.batch_size, 4), -1, np.int32)
-    return lambda batch: trt.infer(batch, tiles)
+    return lambda batch: trt.infer(batch, tiles).copy()
 
 
-PEERS = [pytest.param("torch-reference", id="torch-reference"),
+PEERS = [pytest.param("float-model", id="float-model"), pytest.param("torch-reference", id="torch-reference"),
          pytest.param("tensorrt", id="tensorrt", marks=pytest.mark.gpu)]
 
 
 @pytest.mark.parametrize("peer", PEERS)
-def test_cpu_engine_agrees_with_peer_on_one_batch(peer: str, tiled_onnx: Path, tiled_trt_engine: Path | None,
-                                                  tiled_reference_weights: Path,
-                                                  tiled_criteria: dict[str, Any], record_property: Any) -> None:
-    crit = tiled_criteria["parity"]
+def test_cpu_engine_agrees_with_peer_on_one_batch(peer: str, tiled_onnx: Path, tiled_float_onnx: Path,
+                                                  tiled_trt_engine: Path | None, tiled_reference_weights: Path,
+                                                  tiled_criteria: TiledCriteria, record_property: Any) -> None:
+    crit = tiled_criteria.parity
     cpu = OpenCVEngine(tiled_onnx)
-    scene = motion_scene(1920, 1080, 1)
-    frame = scene.render(0)
+    frame = motion_scene(1920, 1080, 1).render(0)
     tiles = slice_boxes(1920, 1080)[: cpu.spec.batch_size]
-    pre = BatchPreprocessor(cpu.spec.batch_size, cpu.spec.input_hw)
-    pre.fill(frame, tiles)
-    ours = cpu.infer(pre.batch, tiles)
-    theirs = _torch_reference(pre.batch, tiled_reference_weights) if peer == "torch-reference" else _tensorrt(tiled_trt_engine)(pre.batch)
+    slicer = BatchSlicer(cpu.spec.batch_size, cpu.spec.input_hw)
+    slicer.fill(frame, tiles)
+    ours = cpu.infer(slicer.batch, tiles).copy()
+    if peer == "float-model":
+        theirs = _float_model(slicer.batch, tiled_float_onnx)
+    elif peer == "torch-reference":
+        theirs = _torch_reference(slicer.batch, tiled_reference_weights)
+    else:
+        theirs = _tensorrt(tiled_trt_engine)(slicer.batch)
     assert theirs.shape == ours.shape, f"{peer}: output shape {theirs.shape}, CPU engine {ours.shape}; {FIX}"
     box_err = float(np.abs(theirs[..., :4] - ours[..., :4]).max())
     score_err = float(np.abs(theirs[..., 4] - ours[..., 4]).max())
@@ -68,7 +95,14 @@ def test_cpu_engine_agrees_with_peer_on_one_batch(peer: str, tiled_onnx: Path, t
     record_property(f"{peer}_score_err", score_err)
     found = (f"{tiled_onnx.name} vs {peer} on 8 tiles x {ours.shape[1]} anchors: max box error {box_err:.4g} px, "
              f"max score error {score_err:.3g}, classes agree on {class_agree:.4%}")
-    assert box_err <= crit["box_atol_px"], f"{found}; expected box error <= {crit['box_atol_px']} px; {FIX}"
-    assert score_err <= crit["score_atol"], f"{found}; expected score error <= {crit['score_atol']}; {FIX}"
-    assert class_agree >= crit["class_agreement_min"], (
-        f"{found}; expected classes to agree on >= {crit['class_agreement_min']:.2%}; {FIX}")
+    if peer == "float-model":
+        diff = float(np.abs(theirs - ours).max())
+        assert diff <= crit.float_model_max_abs_diff, (
+            f"{found}; expected results identical to the float model on the host-converted batch (max difference "
+            f"<= {crit.float_model_max_abs_diff}): the graph's Cast, Transpose, Gather and Mul must do exactly what "
+            f"the host did; fix: prepare the float export with `python -m app.tiled.prepare_onnx`; {FIX}")
+        return
+    assert box_err <= crit.box_atol_px, f"{found}; expected box error <= {crit.box_atol_px} px; {FIX}"
+    assert score_err <= crit.score_atol, f"{found}; expected score error <= {crit.score_atol}; {FIX}"
+    assert class_agree >= crit.class_agreement_min, (
+        f"{found}; expected classes to agree on >= {crit.class_agreement_min:.2%}; {FIX}")

@@ -15,40 +15,40 @@ import pytest
 from app.tiled.pipeline import TiledDetector
 from app.tiled.postprocess import MergeConfig
 from conformance.builders.scenes import CLASS_NAMES, GroundTruthDetector, seam_scene
-from conformance.config.tiled import load_tiled_criteria
+from conformance.config.tiled import TiledCriteria, load_tiled_criteria
 from conformance.tiled.matching import match
 
 FIX = ("fix: merge across tiles (nms_cpp.merge_tiles, greedy_nmm with IOS, SAHI's defaults) after the per-tile NMS; "
-       "source: issue 4, REFERENCE.md 'Tiled detection'")
+       "source: issue 4, SAHI's GREEDYNMM/IOS defaults (sahi/predict.py)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "seam_frame" in metafunc.fixturenames:
-        sizes = [tuple(s) for s in load_tiled_criteria(metafunc.config.getoption("--tiled-criteria"))["seam"]["frames"]]
+        sizes = load_tiled_criteria(metafunc.config.getoption("--tiled-criteria")).seam.frames
         metafunc.parametrize("seam_frame", sizes, ids=[f"{w}x{h}" for w, h in sizes])
 
 
-def test_every_object_across_a_seam_is_one_whole_detection(tiled_merger: Any, tiled_criteria: dict[str, Any],
+def test_every_object_across_a_seam_is_one_whole_detection(tiled_merger: Any, tiled_criteria: TiledCriteria,
                                                            seam_frame: tuple[int, int]) -> None:
-    crit = tiled_criteria["seam"]
+    crit = tiled_criteria.seam
     w, h = seam_frame
-    scene = seam_scene(w, h, crit["tile"], crit["overlap"])
+    scene = seam_scene(w, h, crit.tile, crit.overlap)
     _ids, truth, classes = scene.truth(0)
     stand_in = GroundTruthDetector()
     stand_in.set_truth(truth, classes)
-    detector = TiledDetector(stand_in, tile=crit["tile"], overlap=crit["overlap"], conf=0.0,
+    detector = TiledDetector(stand_in, tile=crit.tile, overlap=crit.overlap, conf=0.0,
                              merge=MergeConfig(), merger=tiled_merger)
     found = detector.detect(np.zeros((h, w, 3), np.uint8))
-    m = match(truth, found.boxes, crit["iou_min"])
+    m = match(truth, found.boxes, crit.iou_min)
     problems = []
     for g in np.nonzero(m.hits_per_truth != 1)[0]:
         best = float(m.iou[g].max()) if m.iou.shape[1] else 0.0
         problems.append(f"object {g} ({CLASS_NAMES[classes[g]]} {truth[g].astype(int).tolist()}): "
-                        f"{int(m.hits_per_truth[g])} detections with IoU >= {crit['iou_min']} (best IoU {best:.2f})")
+                        f"{int(m.hits_per_truth[g])} detections with IoU >= {crit.iou_min} (best IoU {best:.2f})")
     for d in np.nonzero(m.hits_per_detection == 0)[0]:
         best = float(m.iou[:, d].max()) if m.iou.shape[0] else 0.0
         problems.append(f"extra detection {found.boxes[d].round(1).tolist()} (best IoU {best:.2f}, a seam fragment)")
     assert not problems, (
         f"{w}x{h}, {len(truth)} objects on seams, {len(found)} detections: expected exactly one detection with "
-        f"IoU >= {crit['iou_min']} per object and none else; found: " + "; ".join(problems[:6])
+        f"IoU >= {crit.iou_min} per object and none else; found: " + "; ".join(problems[:6])
         + (f"; ... {len(problems) - 6} more" if len(problems) > 6 else "") + f"; {FIX}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from app.tiled.pipeline import TiledDetector
 from conformance.builders.scenes import GroundTruthDetector, motion_scene
+from conformance.config.tiled import TiledCriteria
 
 FIX = "fix the tracker (supervision.ByteTrack via app.tiled.track) or the merge feeding it; source: issue 4"
 
@@ -23,12 +24,12 @@ def _xywh(boxes: np.ndarray) -> np.ndarray:
 
 
 def test_tracks_keep_their_ids_across_seams(tiled_tracker_factory: Callable[[], Any],
-                                            tiled_criteria: dict[str, Any], record_property: Any) -> None:
+                                            tiled_criteria: TiledCriteria, record_property: Any) -> None:
     import motmetrics as mm
 
-    crit = tiled_criteria["tracking"]
-    w, h = crit["size"]
-    scene = motion_scene(w, h, crit["frames"])
+    crit = tiled_criteria.tracking
+    w, h = crit.size
+    scene = motion_scene(w, h, crit.frames)
     stand_in = GroundTruthDetector()
     detector = TiledDetector(stand_in, conf=0.0)
     tracker = tiled_tracker_factory()
@@ -39,7 +40,7 @@ def test_tracks_keep_their_ids_across_seams(tiled_tracker_factory: Callable[[], 
         stand_in.set_truth(truth, classes)
         tracked = tracker.update(detector.detect(frame))
         hyp_ids = tracked.track_ids.tolist() if tracked.track_ids is not None else []
-        dist = mm.distances.iou_matrix(_xywh(truth), _xywh(tracked.boxes), max_iou=1.0 - crit["match_iou_min"])
+        dist = mm.distances.iou_matrix(_xywh(truth), _xywh(tracked.boxes), max_iou=1.0 - crit.match_iou_min)
         acc.update(ids.tolist(), hyp_ids, dist)
     summary = mm.metrics.create().compute(acc, metrics=["mota", "num_switches", "num_misses", "num_false_positives"],
                                           name="motion")
@@ -51,6 +52,6 @@ def test_tracks_keep_their_ids_across_seams(tiled_tracker_factory: Callable[[], 
     record_property("id_switches", switches)
     found = (f"{scene.frames} frames, {len(scene.objects)} objects: MOTA {mota:.3f}, {switches} ID switches, "
              f"{misses} misses, {false_pos} false positives")
-    assert switches <= crit["id_switches_max"], (
-        f"{found}; expected <= {crit['id_switches_max']} ID switches; {FIX}")
-    assert mota >= crit["mota_min"], f"{found}; expected MOTA >= {crit['mota_min']}; {FIX}"
+    assert switches <= crit.id_switches_max, (
+        f"{found}; expected <= {crit.id_switches_max} ID switches; {FIX}")
+    assert mota >= crit.mota_min, f"{found}; expected MOTA >= {crit.mota_min}; {FIX}"
