@@ -20,9 +20,14 @@ help:
 venv: .venv/.installed
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[all]'
+	$(call retried,$(PIP) install -q --retries 10 --upgrade pip)
+	$(call retried,$(PIP) install -q --retries 10 --resume-retries 20 -e '.[all]')
 	@touch $@
+
+# A download cut mid-way is retried, not a red run (seen in CI 2026-11-29: the 53 MB playwright wheel stopped at
+# 23.6 MB six times in one pip call; pip resumes within a call, a new call opens a new connection).
+retried = for attempt in 1 2 3 4; do $(1) && exit 0; \
+	echo "pip: attempt $$attempt of 4 failed (network?), retrying in 15 s" >&2; sleep 15; done; exit 1
 
 setup: venv $(SETUP_TARGETS)
 

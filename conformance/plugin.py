@@ -6,8 +6,7 @@ Wired from the repository's root `conftest.py`; elsewhere load it with `-p confo
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 

@@ -9,6 +9,7 @@ tiny models), as a user would point it at theirs.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -92,4 +93,12 @@ def test_installed_kit_certifies_a_tree_and_a_built_image(installed: Path, tmp_p
                     _env())
     assert tree_run.returncode == 0 and " passed" in tree_run.stdout and "skipped" not in tree_run.stdout, (
         f"certifying {tree} with the installed kit exited {tree_run.returncode}: {tree_run.stdout[-3000:]}")
-    assert (empty / "reports" / "summary.json").is_file(), "the installed kit wrote no reports/summary.json"
+    summary = json.loads((empty / "reports" / "summary.json").read_text())
+    built = {image["name"]: image["tag"] for image in summary["run"]["images"]}
+    assert "yolo-tiled" in built, f"the run recorded no yolo-tiled image under test: {summary['run']['images']}"
+    # The image just built, certified as a user's own: named by tag, said to be like the kit's yolo-tiled.
+    image_run = _run([*base, "-m", "docker", f"--image={built['yolo-tiled']}", "--image-kind=yolo-tiled",
+                      "-k", "onnx and yolo"], empty, 900, _env())
+    assert image_run.returncode == 0 and " passed" in image_run.stdout, (
+        f"certifying {built['yolo-tiled']} with the installed kit exited {image_run.returncode}: "
+        f"{image_run.stdout[-3000:]}")

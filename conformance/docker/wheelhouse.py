@@ -37,10 +37,14 @@ def _pip_download(args: Sequence[str], dest: Path, python_version: str, find_lin
                                  text=True, timeout=1800, check=False)
         if offline.returncode == 0:
             return
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise WheelhouseError(f"pip download {' '.join(args)} failed (exit {result.returncode}); expected every "
+    # A download cut mid-way is retried in a new pip call (a new connection), not a red run.
+    argv += ["--retries", "10", "--resume-retries", "20"]
+    for _attempt in range(3):
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+        if result.returncode == 0:
+            return
+    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+    raise WheelhouseError(f"pip download {' '.join(args)} failed (exit {result.returncode}); expected every "
                           f"wheel to be reachable from the package index or find-links:\n{tail}")
 
 
