@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance import CHECKS_DIR, work_dir
+from conformance import CHECKS_DIR, IMAGES_DIR, work_dir
 from conformance.config import ConfigError
 from conformance.config.deviations import load_deviations
 from conformance.config.images import load_variants
@@ -220,6 +220,9 @@ def image_variant(pytestconfig: pytest.Config, device: DeviceInfo) -> str:
 @pytest.fixture(scope="session")
 def images_dir(pytestconfig: pytest.Config) -> Path:
     path: Path = pytestconfig.getoption("images_dir")
+    if not path.is_dir() and path == IMAGES_DIR:
+        raise pytest.UsageError(f"no images tree at {path} (an installed kit ships none): pass --images-dir DIR, "
+                                "the tree your images are built from")
     if not path.is_dir():
         raise pytest.UsageError(f"--images-dir {path}: not a directory; expected a tree laid out like images/")
     return path.resolve()

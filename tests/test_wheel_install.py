@@ -97,8 +97,14 @@ def test_installed_kit_certifies_a_tree_and_a_built_image(installed: Path, tmp_p
     built = {image["name"]: image["tag"] for image in summary["run"]["images"]}
     assert "yolo-tiled" in built, f"the run recorded no yolo-tiled image under test: {summary['run']['images']}"
     # The image just built, certified as a user's own: named by tag, said to be like the kit's yolo-tiled.
+    # The installed kit ships no images tree: without --images-dir the run says so in one line.
+    no_tree = _run([*base, "-m", "docker", f"--image={built['yolo-tiled']}", "--image-kind=yolo-tiled",
+                    "-k", "onnx and yolo"], empty, 900, _env())
+    assert no_tree.returncode != 0 and "pass --images-dir" in no_tree.stdout + no_tree.stderr, (
+        f"an installed kit without --images-dir: expected a one-line error naming --images-dir, got exit "
+        f"{no_tree.returncode}: {(no_tree.stdout + no_tree.stderr)[-2000:]}")
     image_run = _run([*base, "-m", "docker", f"--image={built['yolo-tiled']}", "--image-kind=yolo-tiled",
-                      "-k", "onnx and yolo"], empty, 900, _env())
+                      f"--images-dir={tree}", "-k", "onnx and yolo"], empty, 900, _env())
     assert image_run.returncode == 0 and " passed" in image_run.stdout, (
         f"certifying {built['yolo-tiled']} with the installed kit exited {image_run.returncode}: "
         f"{image_run.stdout[-3000:]}")
