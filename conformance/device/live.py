@@ -169,10 +169,12 @@ def gliner2_run(ctx: LiveContext, tag: str, model: Path) -> Gliner2Run:
     return facts
 
 
-def _rss_mb(box: Container) -> float:
-    """Resident MB of every process in the container (VmRSS of /proc/*/status)."""
-    out = box.exec("sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null").stdout
-    return sum(int(line.split()[1]) for line in out.splitlines() if line.startswith("VmRSS:")) / 1024
+def _rss_mb(box: Container) -> float | None:
+    """Resident MB of every process in the container (VmRSS of /proc/*/status); None once the container is
+    on its way out (the exec failed or read nothing: a sample then would record a finished app as 0 MB)."""
+    done = box.exec("sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null")
+    kb = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("VmRSS:")]
+    return sum(kb) / 1024 if kb and sum(kb) > 0 else None
 
 
 def soak_run(ctx: LiveContext, tag: str, engine: Path) -> Soak:
@@ -183,13 +185,19 @@ def soak_run(ctx: LiveContext, tag: str, engine: Path) -> Soak:
                                     "/models/labels.txt")]
     samples: list[tuple[float, float]] = []
     with Container(tag, argv, volumes=_volumes(engine, labels, video, out), runtime=ctx.runtime, network="host", environment=ctx.environment(), shm_size="2g") as box:
-        t0 = time.monotonic()
-        while not (state := box.health()).startswith("exited"):
+        t0, state = time.monotonic(), box.health()
+        while not state.startswith("exited"):
             try:
-                samples.append((round(time.monotonic() - t0, 1), round(_rss_mb(box), 1)))
+                mb = _rss_mb(box)
             except Exception:  # noqa: BLE001 - the container may exit between the check and the exec
-                break
-            time.sleep(2.0)
+                mb = None
+            state = box.health()
+            # A sample counts only if the app still ran after it was read (a half-exited app reads near 0 MB).
+            if mb is not None and not state.startswith("exited"):
+                samples.append((round(time.monotonic() - t0, 1), round(mb, 1)))
+                time.sleep(2.0)
+            elif not state.startswith("exited"):
+                time.sleep(0.5)
         code = int(state.split("code ")[-1].rstrip(")")) if "code " in state else -1
         logs = box.logs()
     summary = _summary(out / "soak.summary.json")
