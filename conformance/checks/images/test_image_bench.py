@@ -1,9 +1,9 @@
 """Benchmarks of the image builds (issue 6), measured with pytest-benchmark in one run on one engine: what a
 requirements.txt edit costs against a cold build, and each image's size against its budget in the profile.
 
-The rebuild check is deterministic where it asserts: which steps a warm rebuild re-runs is BuildKit's cache
-decision, and their cost is read from the cold build of the same run (its per-step times), so the ratio is
-one build's own proportions, not two wall clocks on a busy machine. The wall-clock ratio is recorded too.
+Which steps a warm rebuild re-runs is BuildKit's cache decision, asserted in every run by test_image_cache.py.
+Their cost is read from the cold build of the same run (its per-step times), so the ratio is one build's own
+proportions, not two wall clocks; still a timing, so `make bench` gates it and `make test` records it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from conformance.config.profiles import Profile
 from conformance.docker.builder import Builder, BuildResult, build_image, rebuild_cost
 from conformance.docker.images import NOT_APPLICABLE, TAG_REPO, BuiltImage, ImageBuilds
 from conformance.docker.inspect import dockerfile_arg_default, image_size_bytes
+from conformance.plugin import SpeedGate
 
 RecordProperty = Callable[[str, object], None]  # pytest's record_property fixture
 
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.benchmark]
 
 def test_warm_rebuild_after_requirements_edit_vs_cold_build(
         built_image: BuiltImage, image_builds: ImageBuilds, docker_builder: Builder, profile: Profile,
-        benchmark, tmp_path: Path, record_property: RecordProperty) -> None:
+        benchmark, tmp_path: Path, record_property: RecordProperty, speed_gate: SpeedGate) -> None:
     spec = built_image.spec
     if not spec.heavy_step_marker:
         pytest.skip(f"{NOT_APPLICABLE}{spec.name} has no heavy layer; the rebuild ratio is measured on the "
@@ -68,12 +69,14 @@ def test_warm_rebuild_after_requirements_edit_vs_cold_build(
     record_property("cold_build_recorded", cold.reused)  # the cold build of this same input, from an earlier run
     limit = profile.thresholds.warm_rebuild_ratio_max
     steps = "; ".join(f"`{step.summary()}` {cost:.1f} s" for step, cost in rerun[:4]) or "none"
-    assert ratio <= limit, (
+    # Which steps re-run is BuildKit's decision (test_image_cache.py asserts it in every run); what they cost is
+    # a timing: 6.8-8.8% quiet, 10.2% once with both cores busy (2026-11-29), so `make bench` gates it.
+    speed_gate.require(ratio <= limit, (
         f"a requirements.txt edit of {spec.name} re-ran {len(rerun)} step(s) costing {ratio:.0%} of the cold "
         f"build's step time ({sum(c for _, c in rerun):.1f} of {step_total:.1f} s), expected at most "
         f"{limit:.0%} (profile {profile.name}); re-run, costliest first: {steps}; fix: move step "
         f"`{rerun[0][0].summary(50) if rerun else '?'}` before `COPY {Path(spec.requirements).name}` "
-        "(seed 000 'Layer Ordering')")
+        "(seed 000 'Layer Ordering')"))
 
 
 def test_image_size_within_its_budget(built_image: BuiltImage, docker_cli: str, profile: Profile, benchmark,
