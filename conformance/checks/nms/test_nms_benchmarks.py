@@ -171,7 +171,13 @@ def raw_nms_call(lib: Any, boxes: np.ndarray, scores: np.ndarray, keys: np.ndarr
     args = (boxes.ctypes.data, scores.ctypes.data, keys.ctypes.data, n, iou, 0.0, -1, 0, out.ctypes.data, n,
             ctypes.byref(count), ctypes.byref(bad))
     fn = lib.raw.nms_greedy
-    return lambda: fn(*args)
+
+    # `args` holds only the address of `out`: the default argument keeps the array alive while the library
+    # writes into it (a lambda over `args` alone let it be freed: heap corruption, an abort in CI 2026-11-29).
+    def call(_written: tuple[Any, ...] = (out, count, bad)) -> Any:
+        return fn(*args)
+
+    return call
 
 
 def test_nms_cost_grows_close_to_n_log_n_on_sparse_scenes(benchmark: Any, nms_lib: Any, nms_criteria: NmsCriteria,
