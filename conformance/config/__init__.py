@@ -7,11 +7,12 @@ Every file under fixtures/ that the kit reads has a pydantic model in this packa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -24,6 +25,18 @@ class Model(BaseModel):
     """Base of every data-file model: unknown keys are errors (a typo must not silently change nothing)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"expected a regular expression ({error})") from None
+    return value
+
+
+#: A string field holding a Python regular expression; one that does not compile is a ConfigError.
+Regex = Annotated[str, AfterValidator(_compiles)]
 
 
 # pydantic's wording -> ours ("expected ..."), by error type; anything else keeps pydantic's message.

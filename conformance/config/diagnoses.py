@@ -11,28 +11,19 @@ from pathlib import Path
 from pydantic import field_validator, model_validator
 
 from conformance import FIXTURES_DIR
-from conformance.config import Model, load
+from conformance.config import Model, Regex, load
 
 DIAGNOSES = FIXTURES_DIR / "diagnoses.yaml"
 
 
 class Diagnosis(Model):
     id: str
-    pattern: str  # a Python regular expression, searched line by line
+    pattern: Regex  # searched line by line
     example: str  # a line users meet that shows this failure (the pattern must match it)
     cause: str
     fix: str
     source: str
     crash: bool = False  # a native crash or ABI break: any log line matching it fails a log check
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise ValueError(f"expected a regular expression ({error})") from None
-        return value
 
     @model_validator(mode="after")
     def _example_matches(self) -> Diagnosis:

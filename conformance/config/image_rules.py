@@ -10,9 +10,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import RootModel, field_validator
+from pydantic import RootModel
 
-from conformance.config import Model, load
+from conformance.config import Model, Regex, load
 from conformance.config.images import IMAGES_FIXTURES, HealthBreak, ImageSpec
 
 IMAGE_RULES = IMAGES_FIXTURES / "image_rules.yaml"
@@ -20,20 +20,11 @@ DISTRIBUTIONS = IMAGES_FIXTURES / "distributions.yaml"
 
 
 class SecretRules(Model):
-    credential_url: str
-    secret_names: str
+    credential_url: Regex
+    secret_names: Regex
     allowed_names: tuple[str, ...] = ()
     files: tuple[str, ...]
     config_files: tuple[str, ...] = ()
-
-    @field_validator("credential_url", "secret_names")
-    @classmethod
-    def _regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise ValueError(f"expected a regular expression ({error})") from None
-        return value
 
 
 class ImageRules(Model):

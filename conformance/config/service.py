@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from conformance import FIXTURES_DIR
-from conformance.config import ConfigError, Model, load
+from conformance.config import ConfigError, Model, Regex, load
 
 GLINER2_FIXTURES = FIXTURES_DIR / "gliner2"
 SERVICE_CRITERIA = GLINER2_FIXTURES / "criteria.yaml"
@@ -22,29 +21,9 @@ class CrashSignature(Model):
     """A log text that means a native crash, with what it means and where the knowledge comes from."""
 
     id: str
-    pattern: str  # a regular expression
+    pattern: Regex
     meaning: str
     source: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise ValueError(f"expected a regular expression ({error})") from None
-        return value
-
-
-class CrashSignatures(Model):
-    signatures: tuple[CrashSignature, ...]
-
-    @field_validator("signatures")
-    @classmethod
-    def _not_empty(cls, value: tuple[CrashSignature, ...]) -> tuple[CrashSignature, ...]:
-        if not value:
-            raise ValueError("expected at least one signature (an empty list would make the log checks blank)")
-        return value
 
 
 def load_crash_signatures(path: Path = CRASH_SIGNATURES) -> tuple[CrashSignature, ...]:
