@@ -31,8 +31,12 @@ def _run(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] | None 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools stages files in build/lib and never removes one whose source is gone, so a wheel built in a used
+    # checkout can carry deleted modules; a build folder of its own (DIST_EXTRA_CONFIG) keeps it to the tree.
+    extra = out / "build.cfg"
+    extra.write_text(f"[build]\nbuild_base = {out / 'setuptools-build'}\n")
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                  str(SOURCE_ROOT)], SOURCE_ROOT, 600)
+                  str(SOURCE_ROOT)], SOURCE_ROOT, 600, {**os.environ, "DIST_EXTRA_CONFIG": str(extra)})
     wheels = sorted(out.glob("orin_conformance_kit-*.whl"))
     assert built.returncode == 0 and len(wheels) == 1, f"building the wheel failed: {built.stderr[-2000:]}"
     return wheels[0]
@@ -47,6 +51,17 @@ def test_the_wheel_carries_the_checks_the_data_and_the_apps(wheel: Path) -> None
                 "nms_cpp/Makefile"]
     missing = [name for name in expected if name not in names]
     assert not missing, f"{wheel.name} lacks {missing}; expected the checks, their data and the apps' sources"
+
+
+def test_the_wheel_carries_only_files_of_the_tree(wheel: Path) -> None:
+    def source(name: str) -> Path:
+        fixtures = "conformance/fixtures/"
+        return SOURCE_ROOT / ("fixtures/" + name[len(fixtures):] if name.startswith(fixtures) else name)
+
+    names = [n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n]
+    strays = [name for name in names if not source(name).is_file()]
+    assert not strays, (f"{wheel.name} carries {len(strays)} file(s) the tree does not have, e.g. {strays[:3]}; "
+                        "expected only the checkout's files (a stale build folder was packaged)")
 
 
 @pytest.fixture(scope="module")
