@@ -169,11 +169,21 @@ def gliner2_run(ctx: LiveContext, tag: str, model: Path) -> Gliner2Run:
     return facts
 
 
+#: Processes that are not the app: the init and the sampler's own shell and cat.
+_NOT_THE_APP = frozenset({"tini", "sh", "cat"})
+
+
 def _rss_mb(box: Container) -> float | None:
-    """Resident MB of every process in the container (VmRSS of /proc/*/status); None once the container is
-    on its way out (the exec failed or read nothing: a sample then would record a finished app as 0 MB)."""
+    """Resident MB of the app's processes in the container (VmRSS of /proc/*/status, the init and the sampler
+    left out); None once the app is gone (the exec failed, or only the init remained: a sample then would
+    record a finished app as the 3 MB of tini and the sampler, as a CI run did on 2026-11-29)."""
     done = box.exec("sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null")
-    kb = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("VmRSS:")]
+    kb, name = [], ""
+    for line in done.stdout.splitlines():
+        if line.startswith("Name:"):
+            name = line.split(maxsplit=1)[1].strip() if len(line.split()) > 1 else ""
+        elif line.startswith("VmRSS:") and name not in _NOT_THE_APP:
+            kb.append(int(line.split()[1]))
     return sum(kb) / 1024 if kb and sum(kb) > 0 else None
 
 
