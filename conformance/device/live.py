@@ -181,7 +181,7 @@ def _rss_mb(box: Container) -> float | None:
     kb, name = [], ""
     for line in done.stdout.splitlines():
         if line.startswith("Name:"):
-            name = line.split(maxsplit=1)[1].strip() if len(line.split()) > 1 else ""
+            name = line.partition(":")[2].strip()
         elif line.startswith("VmRSS:") and name not in _NOT_THE_APP:
             kb.append(int(line.split()[1]))
     return sum(kb) / 1024 if kb and sum(kb) > 0 else None
