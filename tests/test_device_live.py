@@ -87,8 +87,9 @@ def test_soak_samples_the_containers_resident_memory(context: live.LiveContext, 
                                                      detector: Path) -> None:
     facts = live.soak_run(context, tags["yolo-tiled"], detector)
     assert facts.returncode == 0 and facts.frames_done == 6 and facts.rss_mb, f"{facts.model_dump(exclude={'logs'})}"
-    # the first sample may catch the interpreter starting (about 10 MB); the app itself holds far more
-    assert max(mb for _, mb in facts.rss_mb) > 50, f"RSS samples of a running app: {facts.rss_mb}"
+    # A sample may catch the interpreter starting (10-19 MB seen), and a fast run has only that one; what must
+    # never be recorded is the 3 MB of tini and the sampler's own sh and cat once the app is gone.
+    assert all(mb > 3.5 for _, mb in facts.rss_mb), f"RSS samples of a running app: {facts.rss_mb}"
 
 
 def test_service_workloads_time_load_and_restart_the_container(context: live.LiveContext, tags: dict[str, str],
