@@ -173,13 +173,12 @@ def gliner2_run(ctx: LiveContext, tag: str, model: Path) -> Gliner2Run:
 _NOT_THE_APP = frozenset({"tini", "sh", "cat"})
 
 
-def _rss_mb(box: Container) -> float | None:
-    """Resident MB of the app's processes in the container (VmRSS of /proc/*/status, the init and the sampler
-    left out); None once the app is gone (the exec failed, or only the init remained: a sample then would
-    record a finished app as the 3 MB of tini and the sampler, as a CI run did on 2026-11-29)."""
-    done = box.exec("sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null")
+def app_rss_mb(proc_status: str) -> float | None:
+    """Resident MB of the app's processes in `cat /proc/[0-9]*/status` output (the VmRSS lines, the init and the
+    sampler left out); None once the app is gone. An exiting app's status has no VmRSS line, and a sample then
+    would record a finished app as the 3 MB of tini and the sampler, as a CI run did on 2026-11-29."""
     kb, name = [], ""
-    for line in done.stdout.splitlines():
+    for line in proc_status.splitlines():
         if line.startswith("Name:"):
             name = line.partition(":")[2].strip()
         elif line.startswith("VmRSS:") and name not in _NOT_THE_APP:
