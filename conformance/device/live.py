@@ -23,7 +23,7 @@ from conformance.config.devices import DeviceCriteria
 from conformance.config.probes import AppRun, Gliner2Run, Restart, Restarts, SharedRun, Soak, Startup, TiledRuns, \
     TwoContainers
 from conformance.device.runs import NVIDIA_ENV, Evidence
-from conformance.docker.containers import Container, run_once
+from conformance.docker.containers import Container, ContainerError, run_once
 from conformance.device.tegrastats import Sampler
 
 TAIL = 4000
@@ -186,6 +186,10 @@ def app_rss_mb(proc_status: str) -> float | None:
     return sum(kb) / 1024 if kb and sum(kb) > 0 else None
 
 
+def _rss_mb(box: Container) -> float | None:
+    return app_rss_mb(box.exec("sh", "-c", "cat /proc/[0-9]*/status 2>/dev/null").stdout)
+
+
 def soak_run(ctx: LiveContext, tag: str, engine: Path) -> Soak:
     s, t = ctx.criteria.soak, ctx.criteria.tiled
     video, labels = reference_video(ctx.work, s.frames, t.width, t.height), _labels(ctx.work)
@@ -198,7 +202,7 @@ def soak_run(ctx: LiveContext, tag: str, engine: Path) -> Soak:
         while not state.startswith("exited"):
             try:
                 mb = _rss_mb(box)
-            except Exception:  # noqa: BLE001 - the container may exit between the check and the exec
+            except ContainerError:  # the container may exit between the check and the exec
                 mb = None
             state = box.health()
             # A sample counts only if the app still ran after it was read (a half-exited app reads near 0 MB).

@@ -6,6 +6,7 @@ runs one command to completion and returns its exit code, stdout and stderr apar
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -124,7 +125,12 @@ class Container:
 
     def exec(self, *argv: str, user: str | None = None) -> Completed:
         """Run argv in the container; stdout and stderr kept apart (bounded by the client's 300 s timeout)."""
-        result = self._sdk.exec_run(list(argv), user=user or "", demux=True)
+        import docker
+
+        try:
+            result = self._sdk.exec_run(list(argv), user=user or "", demux=True)
+        except docker.errors.DockerException as error:
+            raise ContainerError(f"`docker exec {self.tag} {shlex.join(argv)}` failed: {error}") from None
         out, err = result.output if result.output else (b"", b"")
         return Completed(int(result.exit_code or 0), (out or b"").decode(errors="replace"),
                          (err or b"").decode(errors="replace"))
