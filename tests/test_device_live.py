@@ -96,7 +96,6 @@ def test_soak_samples_the_containers_resident_memory(context: live.LiveContext, 
     assert seconds == sorted(seconds) and all(mb > 0 for _, mb in facts.rss_mb), f"RSS samples: {facts.rss_mb}"
 
 
-
 def test_a_read_from_an_exited_container_is_a_container_error(tags: dict[str, str]) -> None:
     # The soak sampler skips exactly this error (the app may exit between two samples) and nothing else: a broad
     # except once hid a NameError there and every sample was lost (2026-11-30).
@@ -104,6 +103,7 @@ def test_a_read_from_an_exited_container_is_a_container_error(tags: dict[str, st
         box.wait_health(timeout_s=30, want=("exited",))
         with pytest.raises(ContainerError, match=r"`docker exec .* cat /proc/1/status` failed"):
             box.exec("cat", "/proc/1/status")
+
 
 def test_service_workloads_time_load_and_restart_the_container(context: live.LiveContext, tags: dict[str, str],
                                                                gliner2_model: Path, docker_cli: str) -> None:

@@ -183,7 +183,7 @@ def app_rss_mb(proc_status: str) -> float | None:
             name = line.partition(":")[2].strip()
         elif line.startswith("VmRSS:") and name not in _NOT_THE_APP:
             kb.append(int(line.split()[1]))
-    return sum(kb) / 1024 if kb and sum(kb) > 0 else None
+    return sum(kb) / 1024 or None
 
 
 def _rss_mb(box: Container) -> float | None:
