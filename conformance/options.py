@@ -84,7 +84,7 @@ def _tiled(group: pytest.OptionGroup) -> None:
     group.addoption("--tiled-engine-loader", metavar="SPEC", default="app.tiled.engines:load_engine",
                     help="engine loader used by the FPS/memory checks, (path) -> Engine (default: %(default)s)")
     group.addoption("--tiled-slicer", metavar="SPEC", default="app.tiled.slicing:BatchSlicer",
-                    help="tile batch slicer under test, (batch, (h, w)) -> slicer (default: %(default)s)")
+                    help="tile batch slicer under test, (batch, (h, w), buffer=None) -> slicer (default: %(default)s)")
     group.addoption("--tiled-onnx", metavar="PATH", type=Path, default=None,
                     help="the CPU engine's ONNX model (default: the kit's tiny detector, built if missing)")
     group.addoption("--tiled-reference-weights", metavar="PATH", type=Path, default=None,

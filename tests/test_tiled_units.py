@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import types
 from pathlib import Path
 
@@ -47,6 +48,16 @@ def test_slicer_copies_the_frames_bytes_into_the_reused_uint8_batch_and_pads_wit
     assert (buf[3:, ..., 2] == 200).all(), "a full batch must overwrite the padding rows"
     slicer.fill(frame, slice_boxes(1920, 1080)[:1])
     assert (buf[1:] == PAD_VALUE).all(), "rows a smaller batch leaves must be grey again"
+
+
+def test_slicer_takes_a_given_buffer_of_the_batchs_shape_only() -> None:
+    buffer = np.zeros((8, 640, 640, 3), np.uint8)
+    slicer = BatchSlicer(8, (640, 640), buffer=buffer)
+    assert slicer.batch is buffer and (buffer == PAD_VALUE).all(), "the given buffer must be the batch, all grey"
+    with pytest.raises(ConfigError, match=r"slicer buffer float32 \[8, 640, 640, 3\] .* expected uint8"):
+        BatchSlicer(8, (640, 640), buffer=np.zeros((8, 640, 640, 3), np.float32))
+    with pytest.raises(ConfigError, match=r"slicer buffer uint8 \[4, 640, 640, 3\] .* \[8, 640, 640, 3\]"):
+        BatchSlicer(8, (640, 640), buffer=np.zeros((4, 640, 640, 3), np.uint8))
 
 
 def test_small_tile_is_letterboxed_top_left() -> None:
@@ -208,7 +219,8 @@ def _fake_trt(io: list[tuple[str, tuple[int, ...], str, str]]) -> types.SimpleNa
 
 
 class _FakeCudart:
-    """cuda-python's (err, value) convention; device memory is a dict of numpy arrays."""
+    """cuda-python's (err, value) convention. Device pointers are numbers; page-locked host memory is real
+    (numpy arrays kept alive here), and a device-to-host copy writes zeros (no detections) to its destination."""
 
     cudaMemcpyKind = types.SimpleNamespace(cudaMemcpyHostToDevice=1, cudaMemcpyDeviceToHost=2)
 
@@ -216,6 +228,17 @@ class _FakeCudart:
         self.freed: list[int] = []
         self.mallocs = 0
         self.copies: list[tuple[int, int]] = []
+        self.page_locked: dict[int, np.ndarray] = {}
+        self.freed_host: list[int] = []
+
+    def cudaMallocHost(self, n: int) -> tuple[int, int]:
+        memory = np.zeros(n, np.uint8)
+        self.page_locked[memory.ctypes.data] = memory
+        return 0, memory.ctypes.data
+
+    def cudaFreeHost(self, ptr: int) -> tuple[int]:
+        self.freed_host.append(ptr)
+        return (0,)
 
     def cudaStreamCreate(self) -> tuple[int, int]:
         return 0, 7
@@ -226,6 +249,8 @@ class _FakeCudart:
 
     def cudaMemcpyAsync(self, dst: int, src: int, n: int, kind: int, stream: int) -> tuple[int]:
         self.copies.append((src, n) if kind == 1 else (dst, n))
+        if kind == 2:
+            ctypes.memset(dst, 0, n)
         return (0,)
 
     def cudaStreamSynchronize(self, stream: int) -> tuple[int]:
@@ -259,6 +284,33 @@ def test_tensorrt_engine_reads_io_from_the_engine_and_binds_every_tensor(tmp_pat
         engine.infer(np.zeros((8, 3, 640, 640), np.float32), np.full((8, 4), -1, np.int32))
     engine.close()
     assert len(cudart.freed) == 2, "device buffers must be freed on close"
+
+
+def test_tiles_are_sliced_into_the_tensorrt_engines_page_locked_input(tmp_path: Path) -> None:
+    """The host copies a frame's tiles once: into page-locked memory, which the engine sends to the device by
+    DMA. From a pageable batch the CUDA driver would stage the 9.8 MB again with a CPU copy (issue 15)."""
+    from app.tiled.tensorrt_engine import TensorRTEngine
+
+    path = tmp_path / "model_b8_gpu0_fp32.engine"
+    path.write_bytes(b"serialised")
+    io = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
+    cudart = _FakeCudart()
+    engine = TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
+    pinned = engine.input_buffer
+    assert list(cudart.page_locked) == [pinned.ctypes.data], "the engine's input must be one page-locked buffer"
+    frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
+    detector = TiledDetector(engine)
+    assert len(detector.detect(frame)) == 0, "the fake engine returns no detections"
+    h2d = cudart.copies[0]
+    assert h2d == (pinned.ctypes.data, pinned.nbytes), (
+        f"the copy to the device read {h2d[1]} bytes at {h2d[0]:#x}, not the page-locked input at "
+        f"{pinned.ctypes.data:#x}: the slicer wrote the tiles elsewhere, so the driver stages them with a CPU copy; "
+        "expected TiledDetector to slice into engine.input_buffer")
+    tiles = detector.tiles_for(1920, 1080)
+    for i, (x0, y0, x1, y1) in enumerate(tiles.tolist()):
+        assert np.array_equal(pinned[i], frame[y0:y1, x0:x1]), f"tile {i} in the page-locked input is not the frame's"
+    engine.close()
+    assert cudart.freed_host == [pinned.ctypes.data], "the page-locked input must be freed on close"
 
 
 def test_tensorrt_engine_with_batch_4_is_refused_saying_expected_and_found(tmp_path: Path) -> None:

@@ -48,6 +48,10 @@ class Engine(Protocol):
     ``tiles`` are the frame rectangles of the batch rows (padding rows are all ``-1``); real engines
     ignore them, stand-in detectors built from ground truth use them. The returned array may be the
     engine's own buffer: it is valid until the next call.
+
+    A GPU engine may also have an ``input_buffer`` attribute: a host array of the input's shape in
+    page-locked memory, which the pipeline slices into. A copy to the device from ordinary (pageable) memory
+    is staged by the CUDA driver through a CPU copy of its own; from page-locked memory it is DMA.
     """
 
     spec: EngineSpec

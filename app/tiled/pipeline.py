@@ -41,12 +41,16 @@ class StageTimes:
 
 
 class TiledDetector:
-    """Detects objects in whole frames with an engine that sees fixed-size tiles in static batches."""
+    """Detects objects in whole frames with an engine that sees fixed-size tiles in static batches.
+
+    ``slicer`` makes the batch writer: ``slicer(batch_size, input_hw)``, or with ``buffer=`` the engine's
+    ``input_buffer`` when it has one (see :class:`app.tiled.contract.Engine`).
+    """
 
     def __init__(self, engine: Engine, tile: int = 640, overlap: float = 0.2, conf: float = 0.25,
                  merge: MergeConfig | None = None, merger: Merger = merge_detections,
                  classes: frozenset[int] | None = None,
-                 slicer: Callable[[int, tuple[int, int]], BatchSlicer] = BatchSlicer) -> None:
+                 slicer: Callable[..., BatchSlicer] = BatchSlicer) -> None:
         validate_tiling(tile, overlap)
         if not 0.0 <= conf <= 1.0:
             raise ConfigError(f"conf must be in [0, 1], but got {conf}")
@@ -58,7 +62,10 @@ class TiledDetector:
         self.merger = merger
         self.classes = classes
         spec = engine.spec
-        self.slicer = slicer(spec.batch_size, spec.input_hw)
+        # A GPU engine offers its page-locked input buffer: slicing straight into it is the host's only copy.
+        pinned = getattr(engine, "input_buffer", None)
+        self.slicer = (slicer(spec.batch_size, spec.input_hw) if pinned is None
+                       else slicer(spec.batch_size, spec.input_hw, buffer=pinned))
         self._padded_tiles = np.full((spec.batch_size, 4), -1, dtype=np.int32)
         self._tiles_cache: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
         self.times = StageTimes()

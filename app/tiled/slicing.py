@@ -27,16 +27,25 @@ class BatchSlicer:
     """Copies up to ``batch_size`` tiles of a frame into :attr:`batch`, allocated once.
 
     :meth:`fill` allocates no array: tiles are copied (or resized) in place, padding rows are grey, and the
-    per-tile letterbox scales are written into :attr:`scales`, also reused.
+    per-tile letterbox scales are written into :attr:`scales`, also reused. ``buffer``, when given, is the
+    batch: a GPU engine's page-locked input (:attr:`app.tiled.contract.Engine` ``input_buffer``), so that the
+    engine's copy to the device reads it by DMA instead of the driver staging it with a second CPU copy.
     """
 
-    def __init__(self, batch_size: int, input_hw: tuple[int, int]) -> None:
+    def __init__(self, batch_size: int, input_hw: tuple[int, int],
+                 buffer: npt.NDArray[np.uint8] | None = None) -> None:
         if batch_size <= 0:
             raise ConfigError(f"batch size must be positive, but got {batch_size}")
         self.batch_size = batch_size
         self.input_hw = input_hw
         h, w = input_hw
-        self.batch = np.full((batch_size, h, w, 3), PAD_VALUE, dtype=np.uint8)
+        if buffer is None:
+            buffer = np.empty((batch_size, h, w, 3), dtype=np.uint8)
+        elif buffer.shape != (batch_size, h, w, 3) or buffer.dtype != np.uint8 or not buffer.flags.c_contiguous:
+            raise ConfigError(f"slicer buffer {buffer.dtype} {list(buffer.shape)} does not match the batch; expected "
+                              f"uint8 {[batch_size, h, w, 3]} (C-contiguous)")
+        buffer[...] = PAD_VALUE
+        self.batch = buffer
         self.scales = np.ones(batch_size, dtype=np.float32)
         self._padded_from = batch_size  # rows from here on already hold grey padding
 
