@@ -52,6 +52,13 @@ def test_a_running_app_counts_its_own_memory_only(running: str) -> None:
     assert app_mb is not None and app_mb < sum(_kb(b) for b in blocks.values()) / 1024
 
 
+@pytest.mark.parametrize("init", ["docker-init", "dumb-init"])
+def test_another_init_is_not_counted_either(running: str, init: str) -> None:
+    other = running.replace("Name:\ttini\n", f"Name:\t{init}\n")
+    assert other != running, "the recording's init line is not 'Name:<TAB>tini'"
+    assert app_rss_mb(other) == app_rss_mb(running)
+
+
 def test_an_exiting_app_gives_no_sample(exiting: str) -> None:
     # Known-bad: summing every process, as the sampler did before 2026-11-29, reads this as a 3 MB app.
     every_process_mb = sum(_kb(b) for b in _blocks(exiting).values() if "VmRSS" in b) / 1024

@@ -169,8 +169,9 @@ def gliner2_run(ctx: LiveContext, tag: str, model: Path) -> Gliner2Run:
     return facts
 
 
-#: Processes that are not the app: the init and the sampler's own shell and cat.
-_NOT_THE_APP = frozenset({"tini", "sh", "cat"})
+#: Processes that are not the app: the init (tini, which `docker run --init` names docker-init, or dumb-init)
+#: and the sampler's own shell and cat.
+_NOT_THE_APP = frozenset({"tini", "docker-init", "dumb-init", "sh", "cat"})
 
 
 def app_rss_mb(proc_status: str) -> float | None:

@@ -39,6 +39,8 @@ def draw(comparison: Comparison, runs: list[BenchRun], current: BenchRun, baseli
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.artist import Artist
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     name = comparison.name
@@ -68,16 +70,20 @@ def draw(comparison: Comparison, runs: list[BenchRun], current: BenchRun, baseli
     medians = [sorted(d)[len(d) // 2] for d in data]
     ax.plot(positions, medians, color="#343a40", linewidth=1, marker="o", markersize=4, zorder=3)
 
-    handles = [Patch(color=CURRENT, label=f"this run ({current.label})"), Patch(color=OTHER, label="earlier kept runs")]
+    # Legend keys drawn as the chart draws them: boxes at the boxes' alpha, the baseline median as a dashed line.
+    handles: list[Artist] = [Patch(facecolor=CURRENT, alpha=0.75, label=f"this run ({current.label})"),
+                             Patch(facecolor=OTHER, alpha=0.75, label="earlier kept runs")]
     if comparison.baseline is not None and baseline is not None:
         base = comparison.baseline.median_s / scale
         factor = comparison.limits.factor
         ax.axhspan(base / factor, base * factor, color=BASELINE, alpha=0.08)
         ax.axhline(base, color=BASELINE, linestyle="--", linewidth=1.4)
-        handles += [Patch(color=BASELINE, label=f"baseline ({baseline.label}): median, dashed"),
-                    Patch(color=BASELINE, alpha=0.15, label=f"no-change band: x{factor:g} either way")]
+        if BASELINE in colours:
+            handles.append(Patch(facecolor=BASELINE, alpha=0.75, label=f"baseline run ({baseline.label})"))
+        handles += [Line2D([], [], color=BASELINE, linestyle="--", linewidth=1.4, label="baseline median"),
+                    Patch(facecolor=BASELINE, alpha=0.08, label=f"no-change band: x{factor:g} either way")]
     if rerun is not None and name in rerun.benchmarks():
-        handles.append(Patch(facecolor=CURRENT, hatch="//", label="re-run of this run's flagged benchmarks"))
+        handles.append(Patch(facecolor=CURRENT, alpha=0.75, hatch="//", label="re-run of this run's flagged benchmarks"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9)
 
     labels = [("baseline\n" if baseline is not None and r.path == baseline.path else "re-run\n" if r is rerun else "")
