@@ -53,6 +53,17 @@ def test_the_wheel_carries_the_checks_the_data_and_the_apps(wheel: Path) -> None
     assert not missing, f"{wheel.name} lacks {missing}; expected the checks, their data and the apps' sources"
 
 
+def test_the_wheel_carries_every_fixture_file_of_the_tree(wheel: Path) -> None:
+    listed = _run(["git", "ls-files", "fixtures"], SOURCE_ROOT, 60)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout: {listed.stderr.strip()}")
+    tracked = {"conformance/" + name for name in listed.stdout.split()}
+    missing = sorted(tracked - set(zipfile.ZipFile(wheel).namelist()))
+    assert tracked and not missing, (f"{wheel.name} lacks {len(missing)} of the {len(tracked)} files of fixtures/, "
+                                     f"e.g. {missing[:3]}; expected all of them (setup.py lists fixtures/ folders "
+                                     "as packages, pyproject.toml's package-data takes every file)")
+
+
 def test_the_wheel_carries_only_files_of_the_tree(wheel: Path) -> None:
     def source(name: str) -> Path:
         fixtures = "conformance/fixtures/"
