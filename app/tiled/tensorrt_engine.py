@@ -101,19 +101,16 @@ class TensorRTEngine:
         for name, desc in self._descs.items():
             shape = tuple(int(d) for d in desc.shape)
             nbytes = int(np.prod(shape)) * np.dtype(desc.dtype).itemsize
-            if name != self.spec.input_name:
+            if name == self.spec.input_name:  # uint8, checked by resolve_spec
+                self._pinned = int(_check(self._cudart.cudaMallocHost(nbytes),
+                                          f"cudaMallocHost({nbytes}) for '{name}'"))
+                self.input_buffer = np.ctypeslib.as_array(
+                    (ctypes.c_uint8 * nbytes).from_address(self._pinned)).reshape(shape)
+            else:
                 self._host[name] = np.empty(shape, dtype=np.dtype(desc.dtype))
             ptr = _check(self._cudart.cudaMalloc(nbytes), f"cudaMalloc({nbytes}) for '{name}'")
             self._device[name] = int(ptr)
             self._context.set_tensor_address(name, int(ptr))
-        self.input_buffer = self._page_locked(self._descs[self.spec.input_name])
-
-    def _page_locked(self, desc: TensorDesc) -> npt.NDArray[np.uint8]:
-        """A host array for ``desc`` in page-locked memory (freed by :meth:`close`)."""
-        shape = tuple(int(d) for d in desc.shape)
-        nbytes = int(np.prod(shape))
-        self._pinned = int(_check(self._cudart.cudaMallocHost(nbytes), f"cudaMallocHost({nbytes}) for '{desc.name}'"))
-        return np.ctypeslib.as_array((ctypes.c_uint8 * nbytes).from_address(self._pinned)).reshape(shape)
 
     def infer(self, batch: npt.NDArray[np.uint8], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         """Run one batch; the result is the engine's output buffer, overwritten by the next call."""
