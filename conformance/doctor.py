@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.docker.bases import stand_in_tags
+from conformance.config.engine import load_disk_policy
 from conformance.docker.builder import detect_builder
+from conformance.docker.disk import GB, docker_root, room
 from conformance.docker.engine import EngineError, docker_clients, docker_host, engine_problem
 from conformance.device.recordings import Recording
 from conformance.tiers import TIERS, Capabilities
@@ -35,6 +37,10 @@ def _engine_findings() -> list[Finding]:
         findings.append(Finding("builder", builder.kind, f"{how} via {builder.docker}"))
     except EngineError as error:
         findings.append(Finding("builder", "none", str(error)))
+    disk = room(docker_root(docker), load_disk_policy())
+    findings.append(Finding("disk", f"{disk.free_bytes / GB:.1f} GB free under {disk.path}",
+                            f"a run needs {disk.need_bytes / GB:.0f} GB" + (
+                                "" if disk.enough else "; make room: `python -m conformance engine prune`")))
     for tag, problem in stand_in_tags(docker):
         hint = "build with `python -m conformance engine up` (root)" if problem else ""
         findings.append(Finding("stand-in base", f"{tag}: {problem or 'present'}", hint))

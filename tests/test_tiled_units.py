@@ -224,12 +224,14 @@ class _FakeCudart:
 
     cudaMemcpyKind = types.SimpleNamespace(cudaMemcpyHostToDevice=1, cudaMemcpyDeviceToHost=2)
 
-    def __init__(self) -> None:
+    def __init__(self, device_memory_for: int | None = None) -> None:
+        self.device_memory_for = device_memory_for  # cudaMalloc calls that succeed (None: all)
         self.freed: list[int] = []
         self.mallocs = 0
         self.copies: list[tuple[int, int]] = []
         self.page_locked: dict[int, np.ndarray] = {}
         self.freed_host: list[int] = []
+        self.destroyed_streams: list[int] = []
 
     def cudaMallocHost(self, n: int) -> tuple[int, int]:
         memory = np.zeros(n, np.uint8)
@@ -244,6 +246,8 @@ class _FakeCudart:
         return 0, 7
 
     def cudaMalloc(self, n: int) -> tuple[int, int]:
+        if self.device_memory_for is not None and self.mallocs >= self.device_memory_for:
+            return 2, 0  # cudaErrorMemoryAllocation
         self.mallocs += 1
         return 0, 1000 + self.mallocs
 
@@ -261,6 +265,7 @@ class _FakeCudart:
         return (0,)
 
     def cudaStreamDestroy(self, stream: int) -> tuple[int]:
+        self.destroyed_streams.append(stream)
         return (0,)
 
 
@@ -311,6 +316,22 @@ def test_tiles_are_sliced_into_the_tensorrt_engines_page_locked_input(tmp_path: 
         assert np.array_equal(pinned[i], frame[y0:y1, x0:x1]), f"tile {i} in the page-locked input is not the frame's"
     engine.close()
     assert cudart.freed_host == [pinned.ctypes.data], "the page-locked input must be freed on close"
+
+
+def test_an_engine_that_runs_out_of_device_memory_frees_what_it_had_allocated(tmp_path: Path) -> None:
+    """On an Orin the GPU's memory is the system's: a failed open must not keep the 9.8 MB page-locked input, the
+    buffers before the failing one, or the stream."""
+    from app.tiled.tensorrt_engine import TensorRTEngine
+
+    path = tmp_path / "model_b8_gpu0_fp32.engine"
+    path.write_bytes(b"serialised")
+    io = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
+    cudart = _FakeCudart(device_memory_for=1)
+    with pytest.raises(EngineError, match=r"CUDA cudaMalloc\(1612800\) for 'detections' failed: 2"):
+        TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
+    assert cudart.freed == [1001], f"the input's device buffer must be freed, freed {cudart.freed}"
+    assert cudart.freed_host == list(cudart.page_locked), "the page-locked input must be freed"
+    assert cudart.destroyed_streams == [7], "the stream must be destroyed"
 
 
 def test_tensorrt_engine_with_batch_4_is_refused_saying_expected_and_found(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_the_wheel_carries_every_fixture_file_of_the_tree(wheel: Path) -> None:
                                      "as packages, pyproject.toml's package-data takes every file)")
 
 
-def test_the_wheel_carries_only_files_of_the_tree(wheel: Path) -> None:
+def test_the_wheel_carries_only_source_files_of_the_tree(wheel: Path) -> None:
     def source(name: str) -> Path:
         fixtures = "conformance/fixtures/"
         return SOURCE_ROOT / ("fixtures/" + name[len(fixtures):] if name.startswith(fixtures) else name)
@@ -73,6 +73,9 @@ def test_the_wheel_carries_only_files_of_the_tree(wheel: Path) -> None:
     strays = [name for name in names if not source(name).is_file()]
     assert not strays, (f"{wheel.name} carries {len(strays)} file(s) the tree does not have, e.g. {strays[:3]}; "
                         "expected only the checkout's files (a stale build folder was packaged)")
+    bytecode = [name for name in names if name.endswith(".pyc")]
+    assert not bytecode, (f"{wheel.name} carries {len(bytecode)} bytecode file(s) of this checkout, e.g. "
+                          f"{bytecode[:2]}; expected sources only (pyproject.toml's exclude-package-data)")
 
 
 @pytest.fixture(scope="module")

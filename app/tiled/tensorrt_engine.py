@@ -94,10 +94,19 @@ class TensorRTEngine:
         self._descs = {d.name: d for d in inputs + outputs}
         self._cudart = cudart or _import_cudart()
         self._context = self._engine.create_execution_context()
-        self._stream = _check(self._cudart.cudaStreamCreate(), "stream creation")
+        self._stream: Any = None
         self._host: dict[str, npt.NDArray[Any]] = {}
         self._device: dict[str, int] = {}
         self._pinned: int | None = None
+        try:
+            self._allocate()
+        except BaseException:
+            self.close()  # what was allocated before the failing call (device memory is scarce on an Orin)
+            raise
+
+    def _allocate(self) -> None:
+        """The stream, the page-locked input, the output's host buffer and one device buffer per tensor."""
+        self._stream = _check(self._cudart.cudaStreamCreate(), "stream creation")
         for name, desc in self._descs.items():
             shape = tuple(int(d) for d in desc.shape)
             nbytes = int(np.prod(shape)) * np.dtype(desc.dtype).itemsize
@@ -135,6 +144,6 @@ class TensorRTEngine:
         if self._pinned is not None:
             self._cudart.cudaFreeHost(self._pinned)
             self._pinned = None
-        if getattr(self, "_stream", None) is not None:
+        if self._stream is not None:
             self._cudart.cudaStreamDestroy(self._stream)
             self._stream = None

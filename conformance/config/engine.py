@@ -1,4 +1,5 @@
-"""The stand-in base images a local engine builds (`fixtures/engine/stand_in_bases.yaml`)."""
+"""The local engine's data: the stand-in base images it builds (`fixtures/engine/stand_in_bases.yaml`) and the disk
+a run needs under its data root (`fixtures/engine/disk.yaml`)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,23 @@ def load_base_specs(path: Path = STAND_IN_SPEC) -> tuple[str, str, list[BaseSpec
         digest = hashlib.sha256(repr((data.suite, data.mirror, entry.packages, entry.parent)).encode()).hexdigest()
         specs.append(BaseSpec(tag=entry.tag, packages=entry.packages, parent=entry.parent, digest=digest[:16]))
     return data.suite, data.mirror, specs
+
+
+DISK_POLICY = FIXTURES_DIR / "engine" / "disk.yaml"
+
+
+class DiskKeep(Model):
+    images_hours: int = Field(gt=0)
+    build_cache_gb: float = Field(ge=0)
+
+
+class DiskPolicy(Model):
+    """The free disk a run needs under Docker's data root, and what pruning keeps for later runs."""
+
+    run_needs_gb: float = Field(gt=0)
+    keep: DiskKeep
+
+
+def load_disk_policy(path: Path = DISK_POLICY) -> DiskPolicy:
+    """The disk policy; raises ConfigError naming file and key."""
+    return load(path, DiskPolicy)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.device.diagnosis import diagnose, summary
 from conformance.docker.engine import EngineError, _run, docker_clients
 
 # Docker 23 made BuildKit the default and moved it into the buildx plugin; older classic clients still
@@ -176,7 +177,9 @@ def build_image(builder: Builder, dockerfile: Path, tag: str, build_args: Mappin
     log_path.write_text(f"$ {' '.join(argv)}\n{log}")
     if returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-25:])
-        raise ImageBuildError(f"building {tag} from {dockerfile} failed (exit {returncode}); "
+        # A known failure (a full disk, an ABI break in a RUN step) is named before the log's tail.
+        known = summary(diagnose(log))
+        raise ImageBuildError(f"building {tag} from {dockerfile} failed (exit {returncode}){known}; "
                               f"full log {log_path}:\n{tail}")
     return BuildResult(tag, seconds, tuple(parse_buildkit_plain(log)), log_path)
 
