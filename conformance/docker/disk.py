@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from conformance.config.engine import DiskPolicy
-from conformance.docker.engine import EngineError, docker_info
+from conformance.docker.engine import EngineError, _run, docker_info
 from conformance.docker.images import IMAGE_LABEL, INPUT_LABEL
 
 #: Docker's units (`docker system df`, `--keep-storage`) are decimal.
@@ -61,17 +61,11 @@ def prune_commands(policy: DiskPolicy, everything: bool) -> list[list[str]]:
             ["builder", "prune", "--force", "--keep-storage", f"{policy.keep.build_cache_gb:g}GB"]]
 
 
-def _docker_runner(docker: str) -> Runner:
-    def run(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([docker, *args], capture_output=True, text=True, timeout=1800, check=False)
-    return run
-
-
 def prune(docker: str, policy: DiskPolicy, everything: bool = False, run: Runner | None = None) -> None:
     """Run the prune commands; a failing one is an EngineError naming it and docker's first error line."""
-    run = run or _docker_runner(docker)
     for args in prune_commands(policy, everything):
-        result = run(args)
+        # A prune of a large build cache takes minutes on a slow disk.
+        result = run(args) if run else _run([docker, *args], timeout=1800)
         if result.returncode != 0:
             first = (result.stderr.strip().splitlines() or ["no message"])[0]
             raise EngineError(f"`docker {' '.join(args)}` failed (exit {result.returncode}): {first}")
