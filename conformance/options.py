@@ -92,6 +92,9 @@ def _tiled(group: pytest.OptionGroup) -> None:
     group.addoption("--tiled-float-onnx", metavar="PATH", type=Path, default=None,
                     help="the float export --tiled-onnx was prepared from, the bit-exact parity reference "
                          "(default: beside --tiled-onnx, NAME_float.onnx)")
+    group.addoption("--tiled-frame-onnx", metavar="PATH", type=Path, default=None,
+                    help="--tiled-onnx's model prepared for whole frames (prepare_onnx --frame), checked to crop the "
+                         "tiles the app slices (default: the float export prepared for the criteria's frame size)")
     group.addoption("--tiled-trt-engine", metavar="PATH", type=Path, default=None,
                     help="a TensorRT engine of the same model for the parity check on a GPU/Jetson")
     group.addoption("--tiled-criteria", metavar="PATH", type=Path, default=TILED_CRITERIA,

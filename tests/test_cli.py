@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -16,16 +17,17 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_doctor_on_a_recorded_orin_names_model_jetpack_cuda_and_profile() -> None:
     result = _cli("doctor", "--simulate-device", "agx-orin-64gb")
     assert result.returncode == 0, result.stderr
-    for expected in ("NVIDIA Jetson AGX Orin Developer Kit", "L4T            36.4.7", "JetPack        6.2.1",
-                     "CUDA           12.6", "profile        agx-orin-64gb", "SIMULATED"):
-        assert expected in result.stdout, f"doctor output lacks {expected!r}:\n{result.stdout}"
+    # doctor aligns its columns to the longest label shown, and which labels show depends on the engine
+    for expected in (r"NVIDIA Jetson AGX Orin Developer Kit", r"L4T +36\.4\.7", r"JetPack +6\.2\.1", r"CUDA +12\.6",
+                     r"profile +agx-orin-64gb", r"SIMULATED"):
+        assert re.search(expected, result.stdout), f"doctor output lacks {expected!r}:\n{result.stdout}"
 
 
 def test_doctor_on_this_host_says_it_is_no_jetson() -> None:
     result = _cli("doctor")
     assert result.returncode == 0, result.stderr
     assert "not a Jetson: /etc/nv_tegra_release is missing" in result.stdout, result.stdout
-    assert "profile        generic-host" in result.stdout, result.stdout
+    assert re.search(r"profile +generic-host", result.stdout), result.stdout
 
 
 def test_doctor_rejects_an_unknown_profile_in_one_line() -> None:
@@ -44,7 +46,7 @@ def test_unknown_command_exits_non_zero_with_usage() -> None:
 def test_doctor_reads_a_device_tree_copied_from_an_orin() -> None:
     result = _cli("doctor", "--root", str(FIXTURES_DIR / "devices" / "orin-nano-8gb"))
     assert result.returncode == 0, result.stderr
-    assert "profile        orin-nano-8gb" in result.stdout and "SIMULATED" in result.stdout, result.stdout
+    assert re.search(r"profile +orin-nano-8gb", result.stdout) and "SIMULATED" in result.stdout, result.stdout
 
 
 def test_doctor_rejects_an_unknown_recording_in_one_line() -> None:

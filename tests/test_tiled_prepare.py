@@ -114,3 +114,63 @@ def test_cli_refuses_with_one_error_line_and_writes_nothing(tmp_path: Path) -> N
     result = subprocess.run([sys.executable, "-m", "app.tiled.prepare_onnx", str(garbage), str(target)],
                             cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 5 and "is not a valid ONNX model" in result.stderr, result.stderr[-500:]
+
+
+def _pixels_model() -> Any:
+    """A graph whose [B, N, 6] output is its float input itself, reshaped: the prepared model's output shows the
+    exact pixels the graph was given, after the input conversion."""
+    images = helper.make_tensor_value_info("images", TensorProto.FLOAT, [B, 3, 32, 32])
+    output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [B, 512, 6])
+    graph = helper.make_graph([helper.make_node("Reshape", ["images", "shape"], ["output"])], "pixels", [images],
+                              [output], [numpy_helper.from_array(np.array([B, 512, 6]), "shape")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_frame_input_model_crops_the_apps_tiles_in_the_graph(tmp_path: Path) -> None:
+    from app.tiled.contract import FRAME_TILES_KEY
+    from app.tiled.geometry import slice_boxes
+    from app.tiled.onnx_meta import read_onnx_io
+    from app.tiled.prepare_onnx import prepare_model
+
+    path = tmp_path / "frame.onnx"
+    onnx.save(prepare_model(_pixels_model(), frame=(56, 32)), path)  # 56x32 at tile 32, overlap 0.2: 2 tiles
+    engine = OpenCVEngine(path, expected_batch=B)
+    assert (engine.spec.frame_input, engine.spec.input_shape) == (True, (1, 32, 56, 3)), f"spec {engine.spec}"
+    tiles = slice_boxes(56, 32, 32, 0.2)
+    assert read_onnx_io(path).metadata[FRAME_TILES_KEY] == "0,0,32,32;24,0,56,32", "the crops must be recorded"
+    assert [list(t) for t in engine.spec.frame_tiles] == tiles.tolist(), f"recorded {engine.spec.frame_tiles}"
+    frame = np.random.default_rng(3).integers(0, 256, (32, 56, 3), np.uint8)
+    found = engine.infer(frame[None], tiles)
+    sliced = np.stack([frame[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles.tolist()])
+    expected = (sliced[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)).reshape(B, 512, 6)
+    assert np.array_equal(found, expected), (
+        f"max difference {np.abs(found - expected).max()} from the host's slicing and conversion of the same tiles")
+
+
+@pytest.mark.parametrize(("frame", "model", "message"), [
+    ((88, 60), _pixels_model, r"frame 88x60 at tile 32 and overlap 0.2 makes 12 tiles, the model's batch is 2; "
+                              r"expected them equal: export the model with batch 12"),
+    ((30, 40), _pixels_model, r"frame 30x40 is smaller than the tile 32x32"),
+    ((64, 64), lambda: _model([("output", np.zeros((B, N, 6)))], input_dims=[B, 3, 32, 48]),
+     r"a frame input needs a square model input \(the tile\), found 32x48"),
+], ids=["batch-mismatch", "smaller-than-a-tile", "non-square"])
+def test_a_frame_it_cannot_crop_is_refused_saying_expected_and_found(frame: tuple[int, int], model: Callable[[], Any],
+                                                                     message: str) -> None:
+    from app.tiled.prepare_onnx import prepare_model
+
+    with pytest.raises(EngineLayoutError, match=message):
+        prepare_model(model(), frame=frame)
+
+
+def test_cli_frame_size_must_be_width_x_height(tmp_path: Path) -> None:
+    source = tmp_path / "pixels.onnx"
+    onnx.save(_pixels_model(), source)
+    target = tmp_path / "frame.onnx"
+    result = subprocess.run([sys.executable, "-m", "app.tiled.prepare_onnx", str(source), str(target), "--frame",
+                             "1920by1080"], cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "frame size '1920by1080': expected WIDTHxHEIGHT" in result.stderr, (
+        f"exit {result.returncode}: {result.stderr[-300:]}")
+    assert not target.exists(), "nothing may be written on a usage error"
+    result = subprocess.run([sys.executable, "-m", "app.tiled.prepare_onnx", str(source), str(target), "--frame",
+                             "56x32"], cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and target.is_file(), f"exit {result.returncode}: {result.stderr[-300:]}"

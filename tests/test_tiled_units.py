@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from app.tiled.pipeline import TiledDetector
 from app.tiled.postprocess import decode
 from app.tiled.slicing import PAD_VALUE, BatchSlicer
 from app.tiled.video import load_labels
+from conformance.builders.scenes import GroundTruthDetector, seam_scene
 
 
 @pytest.mark.parametrize(("size", "count"), [((1920, 1080), 8), ((3840, 2160), 32), ((1080, 1920), 8),
@@ -135,6 +137,54 @@ def test_engine_mismatch_says_expected_and_found(inputs: list[TensorDesc], outpu
                                                  message: str) -> None:
     with pytest.raises(EngineLayoutError, match=message):
         resolve_spec(inputs, outputs, expected_batch=8)
+
+
+def test_a_frame_input_engine_is_one_whole_frame_in_and_a_batch_of_tiles_out() -> None:
+    spec = resolve_spec([TensorDesc("frame", (1, 1080, 1920, 3), U8)], [TensorDesc("detections", (8, 8400, 6))])
+    assert (spec.frame_input, spec.batch_size, spec.input_hw, spec.input_shape) == (
+        True, 8, (1080, 1920), (1, 1080, 1920, 3)), f"spec {spec}"
+    with pytest.raises(EngineLayoutError, match=r"expected batch 8, found tiles per frame 4 \(input 'frame'"):
+        resolve_spec([TensorDesc("frame", (1, 1080, 1920, 3), U8)], [TensorDesc("detections", (4, 8400, 6))])
+    with pytest.raises(EngineLayoutError, match=r"records 2 frame tiles for a frame input with batch 8; expected one "
+                                                r"x0,y0,x1,y1 crop per output row"):
+        resolve_spec([TensorDesc("frame", (1, 1080, 1920, 3), U8)], [TensorDesc("detections", (8, 8400, 6))],
+                     frame_tiles=[(0, 0, 640, 640), (512, 0, 1152, 640)])
+
+
+def _frame_stand_in(candidates: int = 1) -> tuple[GroundTruthDetector, GroundTruthDetector, np.ndarray]:
+    """Two stand-ins of the same 1080p seam scene, a tile-input and a frame-input one, and the frame."""
+    scene = seam_scene(1920, 1080)
+    _ids, truth, classes = scene.truth(0)
+    engines = (GroundTruthDetector(candidates=candidates), GroundTruthDetector(candidates=candidates,
+                                                                               frame_hw=(1080, 1920)))
+    for engine in engines:
+        engine.set_truth(truth, classes)
+    return engines[0], engines[1], scene.render(0)
+
+
+def test_a_frame_input_engine_gives_the_detections_of_sliced_tiles() -> None:
+    tile_input, frame_input, frame = _frame_stand_in(candidates=4)
+    sliced, cropped = TiledDetector(tile_input), TiledDetector(frame_input)
+    assert cropped.slicer is None, "the host must not slice for a frame-input engine"
+    expected, found = sliced.detect(frame), cropped.detect(frame)
+    assert len(found) == len(expected) > 0 and np.array_equal(found.boxes, expected.boxes), (
+        f"frame input: {len(found)} detections, tile input {len(expected)}; expected the same boxes")
+    assert np.array_equal(frame_input.input_buffer[0], frame), "the frame must be copied into the engine's input"
+
+
+def test_a_frame_input_engine_refuses_other_frame_sizes_and_other_tilings() -> None:
+    _tile_input, frame_input, _frame = _frame_stand_in()
+    with pytest.raises(ConfigError, match=r"frame 1280x720 does not match the engine's frame input 1920x1080; "
+                                          r"expected frames of that size"):
+        TiledDetector(frame_input).detect(np.zeros((720, 1280, 3), np.uint8))
+    with pytest.raises(ConfigError, match=r"the engine crops 8 tiles from 1920x1080 frames, but tile 512 and overlap "
+                                          r"0.2 make 15; expected the tiling the model was prepared with"):
+        TiledDetector(frame_input, tile=512)
+    recorded = types.SimpleNamespace(spec=EngineSpec(8, (1080, 1920), "frame", "detections", 4, frame_input=True,
+                                                     frame_tiles=tuple(map(tuple, slice_boxes(1920, 1080).tolist()))))
+    with pytest.raises(ConfigError, match=r"at \[\(0, 0, 640, 640\), \(512, 0, 1152, 640\)\]\.\.\., but tile 640 "
+                                          r"and overlap 0.1 give \[\[0, 0, 640, 640\], \[576, 0, 1216, 640\]\]"):
+        TiledDetector(recorded, overlap=0.1)
 
 
 def test_onnx_io_is_read_without_onnx(tiled_onnx: Path) -> None:
@@ -269,14 +319,22 @@ class _FakeCudart:
         return (0,)
 
 
-def test_tensorrt_engine_reads_io_from_the_engine_and_binds_every_tensor(tmp_path: Path) -> None:
+TILE_IO = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
+
+
+def _tensorrt_engine(tmp_path: Path, cudart: _FakeCudart, io: list[tuple[str, tuple[int, ...], str, str]] = TILE_IO,
+                     name: str = "model_b8_gpu0_fp32.engine") -> Any:
+    """A TensorRTEngine opened from an engine file of ``io``, over faked TensorRT and cuda-python."""
     from app.tiled.tensorrt_engine import TensorRTEngine
 
-    path = tmp_path / "model_b8_gpu0_fp32.engine"
+    path = tmp_path / name
     path.write_bytes(b"serialised")
-    io = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
+    return TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
+
+
+def test_tensorrt_engine_reads_io_from_the_engine_and_binds_every_tensor(tmp_path: Path) -> None:
     cudart = _FakeCudart()
-    engine = TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
+    engine = _tensorrt_engine(tmp_path, cudart)
     assert engine.spec.batch_size == 8 and engine.spec.input_hw == (640, 640), f"spec {engine.spec}"
     assert cudart.mallocs == 2, f"expected one device buffer per I/O tensor, got {cudart.mallocs}"
     batch = np.zeros((8, 640, 640, 3), np.uint8)
@@ -294,13 +352,8 @@ def test_tensorrt_engine_reads_io_from_the_engine_and_binds_every_tensor(tmp_pat
 def test_tiles_are_sliced_into_the_tensorrt_engines_page_locked_input(tmp_path: Path) -> None:
     """The host copies a frame's tiles once: into page-locked memory, which the engine sends to the device by
     DMA. From a pageable batch the CUDA driver would stage the 9.8 MB again with a CPU copy (issue 15)."""
-    from app.tiled.tensorrt_engine import TensorRTEngine
-
-    path = tmp_path / "model_b8_gpu0_fp32.engine"
-    path.write_bytes(b"serialised")
-    io = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
     cudart = _FakeCudart()
-    engine = TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
+    engine = _tensorrt_engine(tmp_path, cudart)
     pinned = engine.input_buffer
     assert list(cudart.page_locked) == [pinned.ctypes.data], "the engine's input must be one page-locked buffer"
     frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
@@ -318,40 +371,44 @@ def test_tiles_are_sliced_into_the_tensorrt_engines_page_locked_input(tmp_path: 
     assert cudart.freed_host == [pinned.ctypes.data], "the page-locked input must be freed on close"
 
 
+def test_the_frame_is_copied_once_into_a_frame_input_tensorrt_engines_page_locked_input(tmp_path: Path) -> None:
+    """With a frame-input engine the graph crops the tiles on the device: the host's only copy is the 6.2 MB
+    frame, into page-locked memory (issue 15)."""
+    cudart = _FakeCudart()
+    io = [("frame", (1, 1080, 1920, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
+    engine = _tensorrt_engine(tmp_path, cudart, io, name="model_1080p_gpu0_fp16.engine")
+    pinned = engine.input_buffer
+    assert engine.spec.frame_input and pinned.shape == (1, 1080, 1920, 3), f"spec {engine.spec}, input {pinned.shape}"
+    frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
+    detector = TiledDetector(engine)
+    assert len(detector.detect(frame)) == 0, "the fake engine returns no detections"
+    assert cudart.copies[0] == (pinned.ctypes.data, frame.nbytes), (
+        f"the copy to the device read {cudart.copies[0]}; expected the page-locked frame ({frame.nbytes} bytes)")
+    assert np.array_equal(pinned[0], frame), "the page-locked input must hold the frame"
+    engine.close()
+
+
 def test_an_engine_that_runs_out_of_device_memory_frees_what_it_had_allocated(tmp_path: Path) -> None:
     """On an Orin the GPU's memory is the system's: a failed open must not keep the 9.8 MB page-locked input, the
     buffers before the failing one, or the stream."""
-    from app.tiled.tensorrt_engine import TensorRTEngine
-
-    path = tmp_path / "model_b8_gpu0_fp32.engine"
-    path.write_bytes(b"serialised")
-    io = [("tiles", (8, 640, 640, 3), "UINT8", "INPUT"), ("detections", (8, 8400, 6), "FLOAT", "OUTPUT")]
     cudart = _FakeCudart(device_memory_for=1)
     with pytest.raises(EngineError, match=r"CUDA cudaMalloc\(1612800\) for 'detections' failed: 2"):
-        TensorRTEngine(path, trt=_fake_trt(io), cudart=cudart)
+        _tensorrt_engine(tmp_path, cudart)
     assert cudart.freed == [1001], f"the input's device buffer must be freed, freed {cudart.freed}"
     assert cudart.freed_host == list(cudart.page_locked), "the page-locked input must be freed"
     assert cudart.destroyed_streams == [7], "the stream must be destroyed"
 
 
 def test_tensorrt_engine_with_batch_4_is_refused_saying_expected_and_found(tmp_path: Path) -> None:
-    from app.tiled.tensorrt_engine import TensorRTEngine
-
-    path = tmp_path / "model_b4_gpu0_fp16.engine"
-    path.write_bytes(b"serialised")
     io = [("tiles", (4, 640, 640, 3), "UINT8", "INPUT"), ("detections", (4, 8400, 6), "FLOAT", "OUTPUT")]
     with pytest.raises(EngineLayoutError, match="expected batch 8, found batch 4"):
-        TensorRTEngine(path, trt=_fake_trt(io), cudart=_FakeCudart())
+        _tensorrt_engine(tmp_path, _FakeCudart(), io, name="model_b4_gpu0_fp16.engine")
 
 
 def test_tensorrt_engine_of_an_unprepared_model_is_refused_with_the_fix(tmp_path: Path) -> None:
-    from app.tiled.tensorrt_engine import TensorRTEngine
-
-    path = tmp_path / "model_b8_gpu0_fp32.engine"
-    path.write_bytes(b"serialised")
     io = [("input", (8, 3, 640, 640), "FLOAT", "INPUT"), ("output", (8, 8400, 6), "FLOAT", "OUTPUT")]
     with pytest.raises(EngineLayoutError, match=r"found float32 'input' \[8, 3, 640, 640\]; prepare the ONNX"):
-        TensorRTEngine(path, trt=_fake_trt(io), cudart=_FakeCudart())
+        _tensorrt_engine(tmp_path, _FakeCudart(), io)
 
 
 def test_tensorrt_module_imports_without_tensorrt() -> None:

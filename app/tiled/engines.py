@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from app.tiled.contract import (PREPARE_HINT, Engine, EngineSpec, TensorDesc, check_batch, check_output,
-                                resolve_spec)
+from app.tiled.contract import (FRAME_TILES_KEY, PREPARE_HINT, Engine, EngineSpec, TensorDesc, check_batch,
+                                check_output, parse_frame_tiles, resolve_spec)
 from app.tiled.errors import EngineError
 
 __all__ = ["PREPARE_HINT", "Engine", "EngineSpec", "OpenCVEngine", "TensorDesc", "check_batch", "check_output",
@@ -30,9 +30,11 @@ class OpenCVEngine:
             raise EngineError(f"engine file '{path}' not found; expected an ONNX model (build one with "
                               "`make tiled-assets`) or a TensorRT .engine on the device")
         io = read_onnx_io(path)
+        source = f"engine '{path}'"
         self.spec = resolve_spec([TensorDesc(t.name, t.shape, t.dtype) for t in io.inputs],
                                  [TensorDesc(t.name, t.shape, t.dtype) for t in io.outputs],
-                                 expected_batch, source=f"engine '{path}'")
+                                 expected_batch, source=source,
+                                 frame_tiles=parse_frame_tiles(io.metadata.get(FRAME_TILES_KEY, ""), source))
         try:
             self._net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:
@@ -43,6 +45,7 @@ class OpenCVEngine:
             cv2.setNumThreads(threads)
 
     def infer(self, batch: npt.NDArray[np.uint8], tiles: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        """``batch`` is the tile batch, or ``[1, H, W, 3]``, the frame, for a frame-input model."""
         check_batch(self.spec, batch)
         # OpenCV DNN takes the uint8 blob as it is; its input layer widens it to float32 (exactly) and the
         # graph's Cast is then an identity.

@@ -2,13 +2,14 @@
 
 OpenCV DNN does not report input shapes, and the runtime image should not carry ``onnx`` and
 protobuf just for that, so this walks the few protobuf fields needed (onnx/onnx.proto:
-ModelProto.graph=7; GraphProto.initializer=5, input=11, output=12; ValueInfoProto.name=1, type=2;
+ModelProto.graph=7, metadata_props=14; StringStringEntryProto.key=1, value=2; GraphProto.initializer=5, input=11, output=12; ValueInfoProto.name=1, type=2;
 TypeProto.tensor_type=1; Tensor.elem_type=1, shape=2; TensorShapeProto.dim=1;
 Dimension.dim_value=1, dim_param=2; TensorProto.name=8).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -32,6 +33,8 @@ class TensorInfo:
 class OnnxIO:
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
+    #: the model's metadata_props (``app.tiled.prepare_onnx`` records a frame-input model's crops there)
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -112,8 +115,10 @@ def read_onnx_io(path: Path) -> OnnxIO:
         initialisers = {v.decode() for init in _sub(graph, 5) for v in _sub(init, 8)}
         inputs = tuple(t for t in map(_tensor_info, _sub(graph, 11)) if t.name not in initialisers)
         outputs = tuple(map(_tensor_info, _sub(graph, 12)))
+        metadata = {next(_sub(entry, 1), b"").decode(): next(_sub(entry, 2), b"").decode()
+                    for entry in _sub(data, 14)}
     except (EngineError, UnicodeDecodeError, IndexError) as exc:
         raise EngineError(f"engine file '{path}' is not a valid ONNX model ({exc})") from None
     if not inputs or not outputs:
         raise EngineError(f"engine file '{path}' is not a valid ONNX model (no graph inputs or outputs)")
-    return OnnxIO(inputs=inputs, outputs=outputs)
+    return OnnxIO(inputs=inputs, outputs=outputs, metadata=metadata)

@@ -1,7 +1,9 @@
 """Per-frame tiled detection: slice (uint8, into one reused batch) -> engine -> decode -> merge.
 
 Per batch of B tiles the host copies the tiles' bytes, the engine does the rest of the preprocessing and
-the model, and the host decodes the engine's ``[B, N, 6]`` before the next batch overwrites it.
+the model, and the host decodes the engine's ``[B, N, 6]`` before the next batch overwrites it. A
+frame-input engine (``spec.frame_input``) crops the tiles itself: the host hands it the frame (copied once
+into the engine's page-locked input when it has one) and slices nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from app.tiled.engines import Engine
+from app.tiled.engines import Engine, EngineSpec
 from app.tiled.errors import ConfigError
 from app.tiled.geometry import slice_boxes, validate_tiling
 from app.tiled.postprocess import Detections, MergeConfig, Merger, TileDetections, decode, merge_detections
@@ -62,13 +64,34 @@ class TiledDetector:
         self.merger = merger
         self.classes = classes
         spec = engine.spec
-        # A GPU engine offers its page-locked input buffer: slicing straight into it is the host's only copy.
-        pinned = getattr(engine, "input_buffer", None)
-        self.slicer = (slicer(spec.batch_size, spec.input_hw) if pinned is None
-                       else slicer(spec.batch_size, spec.input_hw, buffer=pinned))
-        self._padded_tiles = np.full((spec.batch_size, 4), -1, dtype=np.int32)
         self._tiles_cache: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
+        # A GPU engine offers its page-locked input buffer: slicing (or copying the frame) straight into it is
+        # the host's only copy.
+        pinned = getattr(engine, "input_buffer", None)
+        self.slicer: BatchSlicer | None = None
+        self.frame_buffer: npt.NDArray[np.uint8] | None = None
+        if spec.frame_input:
+            self._check_frame_tiles(spec)
+            self.frame_buffer = pinned
+            self._ones = np.ones(spec.batch_size, dtype=np.float32)  # every crop is a whole tile: no letterbox
+        else:
+            self.slicer = (slicer(spec.batch_size, spec.input_hw) if pinned is None
+                           else slicer(spec.batch_size, spec.input_hw, buffer=pinned))
+        self._padded_tiles = np.full((spec.batch_size, 4), -1, dtype=np.int32)
         self.times = StageTimes()
+
+    def _check_frame_tiles(self, spec: EngineSpec) -> None:
+        """A frame-input engine's crops must be the tiles this detector decodes against."""
+        h, w = spec.input_hw
+        ours = self.tiles_for(w, h)
+        found = f"the engine crops {len(spec.frame_tiles) or spec.batch_size} tiles from {w}x{h} frames"
+        if len(ours) != spec.batch_size:
+            raise ConfigError(f"{found}, but tile {self.tile} and overlap {self.overlap} make {len(ours)}; expected "
+                              "the tiling the model was prepared with (prepare_onnx --frame, --overlap)")
+        if spec.frame_tiles and [list(t) for t in spec.frame_tiles] != ours.tolist():
+            raise ConfigError(f"{found} at {list(spec.frame_tiles)[:2]}..., but tile {self.tile} and overlap "
+                              f"{self.overlap} give {ours.tolist()[:2]}...; expected the tiling the model was "
+                              "prepared with (prepare_onnx --frame, --overlap)")
 
     def tiles_for(self, width: int, height: int) -> npt.NDArray[np.int32]:
         key = (width, height)
@@ -88,6 +111,8 @@ class TiledDetector:
             raise ConfigError(f"frame must be HxWx3 uint8 BGR, but got shape {frame.shape} dtype {frame.dtype}")
         h, w = frame.shape[:2]
         tiles = self.tiles_for(w, h)
+        if self.slicer is None:
+            return self._detect_frame_input(frame, tiles), tiles
         parts: list[TileDetections] = []
         spent = [0.0, 0.0, 0.0]
         for start, chunk in self.batches(tiles):
@@ -107,6 +132,27 @@ class TiledDetector:
         for stage, seconds in zip(("slice", "infer", "decode"), spent):
             self.times.add(stage, seconds)
         return TileDetections.concat(parts), tiles
+
+    def _detect_frame_input(self, frame: npt.NDArray[np.uint8], tiles: npt.NDArray[np.int32]) -> TileDetections:
+        spec = self.engine.spec
+        if frame.shape[:2] != spec.input_hw:
+            raise ConfigError(f"frame {frame.shape[1]}x{frame.shape[0]} does not match the engine's frame input "
+                              f"{spec.input_hw[1]}x{spec.input_hw[0]}; expected frames of that size, or a model "
+                              "prepared for this one (prepare_onnx --frame)")
+        t0 = time.perf_counter()
+        if self.frame_buffer is not None:
+            np.copyto(self.frame_buffer[0], frame)
+            batch = self.frame_buffer
+        else:
+            batch = np.ascontiguousarray(frame)[None]
+        t1 = time.perf_counter()
+        out = self.engine.infer(batch, tiles)
+        t2 = time.perf_counter()
+        found = decode(out, tiles, self._ones, self.conf, self.classes)
+        t3 = time.perf_counter()
+        for stage, seconds in (("slice", t1 - t0), ("infer", t2 - t1), ("decode", t3 - t2)):
+            self.times.add(stage, seconds)
+        return found
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> Detections:
         """Frame detections of ``frame`` after the cross-tile merge."""

@@ -1,6 +1,7 @@
 """Prepare a YOLO ONNX export for the tiled app: uint8 BGR tiles in, ``[B, N, 6]`` detections out.
 
     python -m app.tiled.prepare_onnx model.onnx model_u8.onnx
+    python -m app.tiled.prepare_onnx model.onnx model_1080p.onnx --frame 1920x1080 [--overlap 0.2]
 
 An ONNX graph edit, done once where the model is exported (it needs the ``onnx`` package; the app's
 runtime never imports it). The TensorRT engine is then built from the prepared ONNX, so the engine, like
@@ -18,6 +19,14 @@ the CPU engine, takes the bytes the app slices from the frame.
   ``[B, 4 + C, N]`` xc, yc, w, h + per-class scores (Ultralytics): best class by ReduceMax/ArgMax, so the
   host never reads the ``[B, C, N]`` class scores.
 The batch and size must be static (export with a fixed batch, e.g. 8).
+
+With ``--frame WxH`` the model takes one whole frame instead: ``frame``, uint8 ``[1, H, W, 3]`` BGR, cast to
+float32 and cut by Slice nodes into the tiles the app would slice (the app's geometry: the model's square
+input as the tile, ``--overlap``, border tiles shifted inside the frame), concatenated into the batch that
+the conversion above then takes. On a GPU the crops are device-to-device copies, so the host's whole input
+work is the frame itself; on the CPU engine they are part of inference time. The tiles must fill the batch
+exactly (1920x1080 at 640 and 0.2 makes 8) and the frame must be at least one tile in each direction. The
+crops are recorded in the model's metadata (``app.tiled.frame_tiles``) for the app to check.
 """
 
 from __future__ import annotations
@@ -31,10 +40,13 @@ from typing import Any
 
 import numpy as np
 
+from app.tiled.contract import FRAME_TILES_KEY, format_frame_tiles
 from app.tiled.errors import EngineError, EngineLayoutError, TiledError
+from app.tiled.geometry import slice_boxes
 
 PREFIX = "app_tiled_prepare/"
 INPUT_NAME = "tiles"
+FRAME_INPUT_NAME = "frame"
 OUTPUT_NAME = "detections"
 
 
@@ -99,7 +111,32 @@ def _describe(value_info: Any) -> str:
     return f"{elem} '{value_info.name}' {_dims(value_info)}"
 
 
-def _add_input_prologue(g: _Graph, source: str) -> None:
+def _frame_crops(g: _Graph, frame: tuple[int, int], overlap: float, batch: int, h: int, w: int,
+                 source: str) -> str:
+    """Nodes cutting the float frame into the batch's tiles; returns the batch tensor's name."""
+    fw, fh = frame
+    if h != w:
+        raise EngineLayoutError(f"{source}: a frame input needs a square model input (the tile), found {h}x{w}")
+    if fw < w or fh < h:
+        raise EngineLayoutError(f"{source}: frame {fw}x{fh} is smaller than the tile {w}x{h}; expected a frame of "
+                                "at least one tile in each direction (smaller frames: use the tile input)")
+    tiles = slice_boxes(fw, fh, w, overlap)
+    if len(tiles) != batch:
+        raise EngineLayoutError(f"{source}: frame {fw}x{fh} at tile {w} and overlap {overlap} makes {len(tiles)} "
+                                f"tiles, the model's batch is {batch}; expected them equal: export the model with "
+                                f"batch {len(tiles)}")
+    frame_f = g.node("Cast", [FRAME_INPUT_NAME], first=True, to=g.onnx.TensorProto.FLOAT)
+    axes = g.const("hw_axes", np.array([1, 2], np.int64))
+    crops = [g.node("Slice", [frame_f, g.const("start", np.array([y0, x0], np.int64)),
+                              g.const("end", np.array([y1, x1], np.int64)), axes], first=True)
+             for x0, y0, x1, y1 in tiles.tolist()]
+    g.onnx.helper.set_model_props(g.model, {**{p.key: p.value for p in g.model.metadata_props},
+                                            FRAME_TILES_KEY: format_frame_tiles(tiles.tolist())})
+    return g.node("Concat", crops, first=True, axis=0)
+
+
+def _add_input_prologue(g: _Graph, source: str, frame: tuple[int, int] | None = None,
+                        overlap: float = 0.2) -> None:
     onnx = g.onnx
     initialisers = {i.name for i in g.graph.initializer}
     inputs = [i for i in g.graph.input if i.name not in initialisers]
@@ -117,7 +154,13 @@ def _add_input_prologue(g: _Graph, source: str) -> None:
         raise EngineLayoutError(f"{source}: expected a static input shape, found {_describe(inp)}; export the "
                                 "model with a fixed batch and size (e.g. batch 8 at 640)")
     batch, _, h, w = (int(d) for d in dims)
-    x = g.node("Cast", [INPUT_NAME], first=True, to=onnx.TensorProto.FLOAT)
+    if frame is None:
+        x = g.node("Cast", [INPUT_NAME], first=True, to=onnx.TensorProto.FLOAT)
+        new_input = onnx.helper.make_tensor_value_info(INPUT_NAME, onnx.TensorProto.UINT8, [batch, h, w, 3])
+    else:
+        x = _frame_crops(g, frame, overlap, batch, h, w, source)
+        new_input = onnx.helper.make_tensor_value_info(FRAME_INPUT_NAME, onnx.TensorProto.UINT8,
+                                                       [1, frame[1], frame[0], 3])
     x = g.node("Transpose", [x], first=True, perm=[0, 3, 1, 2])
     x = g.node("Gather", [x, g.const("bgr_to_rgb", np.array([2, 1, 0], np.int64))], first=True, axis=1)
     scale = g.const("scale", np.float32(1.0 / 255.0))
@@ -127,8 +170,7 @@ def _add_input_prologue(g: _Graph, source: str) -> None:
         g.node("Cast", [g.node("Mul", [x, scale], first=True)], out=inp.name, first=True, to=elem)
     position = list(g.graph.input).index(inp)
     g.graph.input.remove(inp)
-    g.graph.input.insert(position, onnx.helper.make_tensor_value_info(INPUT_NAME, onnx.TensorProto.UINT8,
-                                                                      [batch, h, w, 3]))
+    g.graph.input.insert(position, new_input)
 
 
 def _add_output_epilogue(g: _Graph, source: str) -> None:
@@ -170,10 +212,12 @@ def _add_output_epilogue(g: _Graph, source: str) -> None:
                                                              [batch, anchors, 6]))
 
 
-def prepare_model(model: Any, source: str = "model") -> Any:
-    """Edit ``model`` (an ``onnx.ModelProto``) in place to the app's contract and return it."""
+def prepare_model(model: Any, source: str = "model", frame: tuple[int, int] | None = None,
+                  overlap: float = 0.2) -> Any:
+    """Edit ``model`` (an ``onnx.ModelProto``) in place to the app's contract and return it; with ``frame``
+    (width, height) it takes that whole frame and crops the tiles itself."""
     g = _Graph(model)
-    _add_input_prologue(g, source)
+    _add_input_prologue(g, source, frame, overlap)
     _add_output_epilogue(g, source)
     nodes = g.prologue + list(g.graph.node) + g.epilogue
     del g.graph.node[:]
@@ -185,7 +229,7 @@ def prepare_model(model: Any, source: str = "model") -> Any:
     return model
 
 
-def prepare_file(src: Path, dst: Path) -> Path:
+def prepare_file(src: Path, dst: Path, frame: tuple[int, int] | None = None, overlap: float = 0.2) -> Path:
     """Read ``src``, prepare it, write ``dst`` atomically (nothing is written on failure)."""
     try:
         import onnx
@@ -198,7 +242,7 @@ def prepare_file(src: Path, dst: Path) -> Path:
         raise EngineError(f"model '{src}' not found; expected an ONNX export of the detector") from None
     except Exception as exc:  # onnx raises DecodeError and friends for a file that is not a model
         raise EngineError(f"model '{src}' is not a valid ONNX model ({type(exc).__name__})") from None
-    prepare_model(model, source=f"model '{src}'")
+    prepare_model(model, source=f"model '{src}'", frame=frame, overlap=overlap)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=dst.parent)
     os.close(fd)
@@ -212,13 +256,25 @@ def prepare_file(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _frame_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()) or int(width) <= 0 or int(height) <= 0:
+        raise argparse.ArgumentTypeError(f"frame size {text!r}: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080")
+    return int(width), int(height)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.tiled.prepare_onnx", description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="the YOLO ONNX export (float [B,3,H,W] input)")
     parser.add_argument("target", type=Path, help="the prepared model to write (uint8 [B,H,W,3] in, [B,N,6] out)")
+    parser.add_argument("--frame", type=_frame_size, metavar="WxH",
+                        help="take one whole WxH frame ([1,H,W,3] uint8) and crop the tiles in the graph, so that "
+                             "the host copies no tile (the batch must equal the frame's tile count)")
+    parser.add_argument("--overlap", type=float, default=0.2,
+                        help="tile overlap for --frame, as the app's --overlap (default 0.2)")
     args = parser.parse_args(argv)
     try:
-        prepare_file(args.source, args.target)
+        prepare_file(args.source, args.target, frame=args.frame, overlap=args.overlap)
     except TiledError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -181,16 +181,25 @@ class GroundTruthDetector:
     that many times, jittered by a few pixels with falling scores, like the raw output of an engine without
     NMS inside (DeepStream-Yolo's [B, N, 6] export). ``output_anchors`` pads each tile's rows with empty anchors
     up to a real engine's N (8400 at 640), so the host reads as much as it would from one.
+
+    With ``frame_hw`` it stands in for a frame-input engine (``prepare_onnx --frame``): its input is one
+    ``frame_hw`` frame, and like the TensorRT engine it has a page-locked-sized ``input_buffer`` (ordinary
+    memory here) that the app copies the frame into, so the host pays what it would pay on the device.
     """
 
     def __init__(self, batch_size: int = 8, input_hw: tuple[int, int] = (640, 640), num_anchors: int = 256,
-                 candidates: int = 1, output_anchors: int | None = None) -> None:
+                 candidates: int = 1, output_anchors: int | None = None,
+                 frame_hw: tuple[int, int] | None = None) -> None:
         if candidates < 1:
             raise ConfigError(f"candidates must be >= 1, but got {candidates}")
         rows = num_anchors * candidates
         if output_anchors is not None and output_anchors < rows:
             raise ConfigError(f"output_anchors must be >= num_anchors x candidates ({rows}), but got {output_anchors}")
-        self.spec = EngineSpec(batch_size, input_hw, "tiles", "detections", output_anchors or rows)
+        self.tile_hw = input_hw
+        self.spec = EngineSpec(batch_size, frame_hw or input_hw, "frame" if frame_hw else "tiles", "detections",
+                               output_anchors or rows, frame_input=frame_hw is not None)
+        if frame_hw is not None:
+            self.input_buffer = np.zeros(self.spec.input_shape, np.uint8)
         self.num_anchors = num_anchors
         self.candidates = candidates
         # fixed jitter pattern (pixels, per candidate): deterministic, within the NMS IoU of the object
@@ -208,7 +217,7 @@ class GroundTruthDetector:
         """Raw ``[T, N, 6]`` for ``tiles`` (any count), without going through pixels."""
         rows = self.num_anchors * self.candidates
         out = np.zeros((len(tiles), self.spec.num_anchors, 6), np.float32)
-        ih, iw = self.spec.input_hw
+        ih, iw = self.tile_hw
         b = self._boxes
         areas = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
         for t, (x0, y0, x1, y1) in enumerate(np.asarray(tiles).tolist()):

@@ -62,6 +62,9 @@ class Parity(Model):
     class_agreement_min: Fraction
     #: the prepared model (uint8 in) against the float export it was made from, fed the host conversion
     float_model_max_abs_diff: Annotated[float, Field(ge=0.0)]
+    #: the frame-input model (the graph crops the tiles) against the tile-input model fed the host's slicing
+    frame_model_size: Size
+    frame_model_max_abs_diff: Annotated[float, Field(ge=0.0)]
 
 
 class Performance(Model):

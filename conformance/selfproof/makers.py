@@ -54,6 +54,18 @@ def _tiled_other_seed(scratch: Path) -> Iterator[str]:
     yield str(ensure_other_seed_detector())
 
 
+@maker("tiled-frame-other-overlap")
+@contextmanager
+def _tiled_frame_other_overlap(scratch: Path) -> Iterator[str]:
+    """The tiny detector prepared for 1080p frames with overlap 0.1 instead of the app's 0.2: as many tiles,
+    other crops (the frame-input parity check's known-bad model)."""
+    from conformance.tiled.assets import ensure_detector, ensure_frame_detector, tiled_dir
+
+    onnx = ensure_detector()
+    yield str(ensure_frame_detector(onnx, (1920, 1080), overlap=0.1,
+                                    out=tiled_dir() / "bad" / "tiny_yolo_b8_frame1920x1080_overlap0.1.onnx"))
+
+
 @maker("tiled-short-criteria")
 @contextmanager
 def _tiled_short_criteria(scratch: Path) -> Iterator[str]:

@@ -1,5 +1,5 @@
 """The tiled checks' generated assets: the tiny detector (prepared ONNX, its float export, its torch
-weights), its labels, and a known-bad twin."""
+weights, a frame-input preparation), its labels, and known-bad twins."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from conformance import work_dir
 from conformance.builders.tiny_detector import float_onnx_of
 
-__all__ = ["default_onnx", "ensure_detector", "ensure_other_seed_detector", "float_onnx_of", "tiled_dir"]
+__all__ = ["default_onnx", "ensure_detector", "ensure_frame_detector", "ensure_other_seed_detector", "float_onnx_of",
+           "frame_onnx_of", "tiled_dir"]
 
 
 def tiled_dir() -> Path:
@@ -47,3 +48,21 @@ def ensure_other_seed_detector() -> Path:
 
         export_onnx(path, seed=1, train_steps=0)
     return path
+
+
+def frame_onnx_of(prepared: Path, size: tuple[int, int], overlap: float = 0.2) -> Path:
+    """Where the frame-input preparation of a model is kept: ``NAME_frameWxH.onnx`` beside it (with the
+    overlap in the name when it is not the app's default)."""
+    suffix = "" if overlap == 0.2 else f"_overlap{overlap:g}"
+    return prepared.with_name(f"{prepared.stem}_frame{size[0]}x{size[1]}{suffix}.onnx")
+
+
+def ensure_frame_detector(onnx: Path, size: tuple[int, int], overlap: float = 0.2, out: Path | None = None) -> Path:
+    """``onnx``'s float export prepared for whole ``size`` frames (``prepare_onnx --frame``), made if missing."""
+    from app.tiled.prepare_onnx import prepare_file
+
+    out = out or frame_onnx_of(onnx, size, overlap)
+    source = float_onnx_of(onnx)
+    if not out.is_file() or out.stat().st_mtime < source.stat().st_mtime:
+        prepare_file(source, out, frame=size, overlap=overlap)
+    return out

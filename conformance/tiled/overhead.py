@@ -1,9 +1,12 @@
 """Host cost per frame of the tiled app in the GPU deployment, and of SAHI doing the same work (issue 15).
 
-With the model on a GPU, what the host pays per frame is: slicing the frame into the engine's uint8
-batch, decoding the engine's ``[B, N, 6]``, the cross-tile merge and tracking. Both sides here get the same
-stand-in engine (ground truth per tile, padded to a real engine's rows), whose own time is measured and
-subtracted, and the same tracker. Time is the measuring thread's CPU time (``time.thread_time``): what the
+With the model on a GPU, what the host pays per frame is: handing the frame to the engine, decoding the
+engine's ``[B, N, 6]``, the cross-tile merge and tracking. The app's engine is a frame-input engine
+(``prepare_onnx --frame``: the graph crops the tiles on the device), so handing over the frame is one copy
+of it into the engine's page-locked input; the same app with a tile-input engine, which slices the tiles
+into that input instead, is measured beside it for reference. Every side gets the same stand-in engine
+(ground truth per tile, padded to a real engine's rows), whose own time is measured and subtracted, and the
+same tracker. Time is the measuring thread's CPU time (``time.thread_time``): what the
 host pays, not what a busy machine makes it wait; wall time is reported beside it. The figure of a side is
 the median over all its measured frames.
 
@@ -24,6 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from app.tiled.geometry import slice_boxes
 from app.tiled.pipeline import TiledDetector
 from app.tiled.postprocess import Detections, MergeConfig, Merger, merge_detections
 from app.tiled.track import ByteTrackTracker
@@ -128,6 +132,8 @@ class Comparison:
     sahi: Side
     objects: int
     workload: str
+    #: the app with a tile-input engine (the host slices the tiles): reference, not compared with SAHI
+    app_tile_input: Side
 
     @property
     def ratio(self) -> float:
@@ -136,10 +142,11 @@ class Comparison:
 
 def compare(size: tuple[int, int], candidates: int, anchors: int, confidence: float, rounds: int,
             frames_per_round: int = 1, merger: Merger = merge_detections) -> Comparison:
-    """Measure both sides, one core (OpenCV single-threaded), after a warm-up: ``rounds`` rounds, each
-    ``frames_per_round`` frames of the app then as many of SAHI, every frame measured. Frames follow one
+    """Measure the sides, one core (OpenCV single-threaded), after a warm-up: ``rounds`` rounds, each
+    ``frames_per_round`` frames of the app, then as many of the app with a tile input, then of SAHI, every
+    frame measured. Frames follow one
     another as in a video pipeline (the caches as the side's own previous frame left them); rounds alternate,
-    so that load from the rest of the machine hits both sides alike."""
+    so that load from the rest of the machine hits every side alike."""
     from sahi.predict import get_sliced_prediction
 
     width, height = size
@@ -147,19 +154,20 @@ def compare(size: tuple[int, int], candidates: int, anchors: int, confidence: fl
     frame = scene.render(0)
     _ids, truth, classes = scene.truth(0)
 
-    def stand_in() -> TimedStandIn:
+    def stand_in(frame_hw: tuple[int, int] | None = None) -> TimedStandIn:
         engine = TimedStandIn(num_anchors=min(256, anchors // candidates), candidates=candidates,
-                              output_anchors=anchors)
+                              output_anchors=anchors, frame_hw=frame_hw)
         engine.set_truth(truth, classes)
         return engine
 
-    app_engine, sahi_engine = stand_in(), stand_in()
-    detector = TiledDetector(app_engine, conf=confidence, merge=MergeConfig(), merger=merger)
-    app_tracker, sahi_tracker = ByteTrackTracker(), ByteTrackTracker()
-    model = _sahi_model(sahi_engine, confidence)
+    def app_side(name: str, engine: TimedStandIn) -> Side:
+        detector = TiledDetector(engine, conf=confidence, merge=MergeConfig(), merger=merger)
+        tracker = ByteTrackTracker()
+        return Side(name, lambda: len(tracker.update(detector.detect(frame))), engine)
 
-    def app_frame() -> int:
-        return len(app_tracker.update(detector.detect(frame)))
+    sahi_engine = stand_in()
+    sahi_tracker = ByteTrackTracker()
+    model = _sahi_model(sahi_engine, confidence)
 
     def sahi_frame() -> int:
         result = get_sliced_prediction(frame, model, 640, 640, 0.2, 0.2, perform_standard_pred=False,
@@ -167,20 +175,23 @@ def compare(size: tuple[int, int], candidates: int, anchors: int, confidence: fl
                                        postprocess_match_threshold=0.5, batch_size=8, verbose=0)
         return len(sahi_tracker.update(_to_detections(result.object_prediction_list)))
 
-    app = Side("app", app_frame, app_engine)
+    app = app_side("app", stand_in(frame_hw=(height, width)))
+    app_tile_input = app_side("app, tile input", stand_in())
     sahi = Side("SAHI", sahi_frame, sahi_engine)
+    sides = (app, app_tile_input, sahi)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
-        for side in (app, sahi):  # warm-up: first-call costs (imports, caches, tracks born) are not per-frame
+        for side in sides:  # warm-up: first-call costs (imports, caches, tracks born) are not per-frame
             side.frame()
             side.frame()
         for _ in range(rounds):
-            for side in (app, sahi):
+            for side in sides:
                 for _ in range(frames_per_round):
                     side.run_once()
     finally:
         cv2.setNumThreads(threads)
-    return Comparison(app, sahi, len(truth), f"{width}x{height}, {len(detector.tiles_for(width, height))} tiles "
-                                             f"640/0.2, {len(truth)} objects on seams x {candidates} candidates, "
-                                             f"{anchors} anchors/tile, conf {confidence}, one core")
+    tiles = len(slice_boxes(width, height, 640, 0.2))
+    return Comparison(app, sahi, len(truth), f"{width}x{height}, {tiles} tiles 640/0.2 (frame-input engine), "
+                                             f"{len(truth)} objects on seams x {candidates} candidates, "
+                                             f"{anchors} anchors/tile, conf {confidence}, one core", app_tile_input)

@@ -17,7 +17,7 @@ import pytest
 from conformance import SOURCE_ROOT
 from conformance.config import ConfigError
 from conformance.config.tiled import TiledCriteria, load_tiled_criteria
-from conformance.tiled.assets import default_onnx, ensure_detector, float_onnx_of
+from conformance.tiled.assets import default_onnx, ensure_detector, ensure_frame_detector, float_onnx_of
 from conformance.util.specs import SpecError, load_spec
 
 
@@ -92,3 +92,15 @@ def tiled_reference_weights(pytestconfig: pytest.Config, tiled_onnx: Path) -> Pa
 def tiled_float_onnx(pytestconfig: pytest.Config, tiled_onnx: Path) -> Path:
     chosen: Path | None = pytestconfig.getoption("--tiled-float-onnx")
     return chosen or float_onnx_of(tiled_onnx)
+
+
+@pytest.fixture(scope="session")
+def tiled_frame_onnx(pytestconfig: pytest.Config, tiled_onnx: Path, tiled_criteria: TiledCriteria) -> Path:
+    chosen: Path | None = pytestconfig.getoption("--tiled-frame-onnx")
+    if chosen is None:
+        pytest.importorskip("onnx", reason="preparing the frame-input model needs onnx (the dev extra)")
+        width, height = tiled_criteria.parity.frame_model_size
+        return ensure_frame_detector(tiled_onnx, (width, height))
+    if not chosen.is_file():
+        raise pytest.UsageError(f"--tiled-frame-onnx {chosen}: no such file")
+    return chosen

@@ -6,6 +6,9 @@ prepared graph replaced: moving the conversion into the model must change no res
 ``--tiled-float-onnx``), ``torch-reference`` (the detector's own torch definition with the project's
 weights, ``--tiled-reference-weights``; needs the dev extra) and ``tensorrt`` (a TensorRT engine built from
 the same prepared ONNX, taking the same uint8 batch, ``--tiled-trt-engine``; GPU).
+
+A model prepared for whole frames (``prepare_onnx --frame``, ``--tiled-frame-onnx``) crops the tiles in its
+graph; on the same frame it must give exactly what the tile-input model gives on the tiles the app slices.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from app.tiled.geometry import slice_boxes
 from app.tiled.slicing import BatchSlicer
 from conformance.builders.scenes import motion_scene
 from conformance.config.tiled import TiledCriteria
+from conformance.tiled.assets import float_onnx_of
 
 FIX = ("fix: rebuild the engine from the same model (`make tiled-assets`; on the device, rebuild the TensorRT "
        "engine from the same prepared ONNX); source: issue 4 'engine parity', issue 15")
@@ -106,3 +110,29 @@ def test_cpu_engine_agrees_with_peer_on_one_batch(peer: str, tiled_onnx: Path, t
     assert score_err <= crit.score_atol, f"{found}; expected score error <= {crit.score_atol}; {FIX}"
     assert class_agree >= crit.class_agreement_min, (
         f"{found}; expected classes to agree on >= {crit.class_agreement_min:.2%}; {FIX}")
+
+
+def test_frame_input_model_crops_the_tiles_the_app_slices(tiled_onnx: Path, tiled_frame_onnx: Path,
+                                                          tiled_criteria: TiledCriteria, record_property: Any) -> None:
+    crit = tiled_criteria.parity
+    width, height = crit.frame_model_size
+    tile_input, frame_input = OpenCVEngine(tiled_onnx), OpenCVEngine(tiled_frame_onnx)
+    assert frame_input.spec.frame_input and frame_input.spec.input_hw == (height, width), (
+        f"{tiled_frame_onnx.name}: input {list(frame_input.spec.input_shape)}; expected one whole {width}x{height} "
+        f"frame [1,{height},{width},3] uint8; fix: prepare it with `python -m app.tiled.prepare_onnx "
+        f"{float_onnx_of(tiled_onnx).name} OUT.onnx --frame {width}x{height}`; {FIX}")
+    frame = motion_scene(width, height, 1).render(0)
+    tiles = slice_boxes(width, height, tile_input.spec.input_hw[0])
+    slicer = BatchSlicer(tile_input.spec.batch_size, tile_input.spec.input_hw)
+    slicer.fill(frame, tiles)
+    sliced = tile_input.infer(slicer.batch, tiles).copy()
+    cropped = frame_input.infer(np.ascontiguousarray(frame[None]), tiles)
+    diff = float(np.abs(cropped - sliced).max()) if cropped.shape == sliced.shape else float("inf")
+    record_property("frame_model_max_abs_diff", diff)
+    crops = [list(t) for t in frame_input.spec.frame_tiles] or "not recorded"
+    assert diff <= crit.frame_model_max_abs_diff, (
+        f"{tiled_frame_onnx.name} on one {width}x{height} frame: output {list(cropped.shape)} differs from "
+        f"{tiled_onnx.name} on the app's {len(tiles)} sliced tiles by up to {diff:.4g} (model's crops {crops}, "
+        f"app's tiles {tiles.tolist()}); expected identical results (max difference <= "
+        f"{crit.frame_model_max_abs_diff}): the graph must crop exactly the app's tiles; fix: prepare the model "
+        f"with the app's tile and overlap (prepare_onnx --frame WxH --overlap); {FIX}")

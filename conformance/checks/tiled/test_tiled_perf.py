@@ -134,9 +134,11 @@ def test_frames_are_reused_not_reallocated(tiled_slicer: Any, tiled_criteria: Ti
     stand_in = GroundTruthDetector(candidates=12, output_anchors=8400)
     stand_in.set_truth(truth, classes)
     detector = TiledDetector(_Replay(stand_in), slicer=tiled_slicer)
+    slicer = detector.slicer
+    assert slicer is not None, "a tile-input engine must get a slicer"
     frame = scene.render(0)
     detector.detect(frame)
-    before = detector.slicer.batch
+    before = slicer.batch
     tracemalloc.start()
     try:
         detector.detect(frame)  # the first traced frame fills tracemalloc's own tables
@@ -148,7 +150,7 @@ def test_frames_are_reused_not_reallocated(tiled_slicer: Any, tiled_criteria: Ti
         tracemalloc.stop()
     transient = peak - held
     record_property("host_transient_allocation_bytes", transient)
-    assert detector.slicer.batch is before, (
+    assert slicer.batch is before, (
         "the slicer replaced its batch between frames; expected one preallocated uint8 batch, tiles copied into it "
         "in place; source: issue 15 'Slice into a preallocated, reused uint8 batch'")
     assert transient < limit, (
