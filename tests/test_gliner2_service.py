@@ -150,6 +150,35 @@ def test_microbatching_coalesces_concurrent_requests_in_order() -> None:
         f"12 concurrent requests ran as batches {model.batches}; expected a few coalesced calls"
 
 
+def test_closed_loop_clients_stay_in_one_batch_call_after_call() -> None:
+    """Clients answered by one call come back a few milliseconds after it, one by one. The batcher must wait
+    for them (they were in flight when the call ended), not start the next call with the first one back:
+    that splits the clients into groups that alternate for good (1 + 7 texts here, every time)."""
+    model = _CountingModel()
+
+    async def scenario() -> None:
+        executor = ThreadPoolExecutor(1)
+        cfg = Settings(model_id="x", device="cpu", microbatch_window_ms=20)
+        manager = ModelManager(cfg, executor, lambda s, d: model)
+        engine = InferenceEngine(cfg, manager, executor, ServiceMetrics(), preparer=_prepare)
+        await engine.start()
+        await manager.get()
+
+        async def client(n: int) -> None:
+            for k in range(4):
+                await engine.submit([f"client{n}-{k}"], Task("entities", ("t",)), 0.5)
+                await asyncio.sleep(0.002 * (n + 1))  # the answer's way back and the next request's way in
+
+        try:
+            await asyncio.gather(*(client(n) for n in range(8)))
+        finally:
+            await engine.stop()
+
+    asyncio.run(scenario())
+    assert model.batches == [8, 8, 8, 8], (
+        f"8 closed-loop clients x 4 requests ran as calls of {model.batches}; expected 4 calls of all 8 clients")
+
+
 def test_a_failing_request_in_a_batch_fails_only_itself() -> None:
     model = _CountingModel(fail_on="text3")
     results = _engine_run(model, [f"text{i}" for i in range(8)])

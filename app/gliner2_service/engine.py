@@ -109,6 +109,8 @@ class InferenceEngine:
         self._deadline_passed = False
         self._running: Optional[threading.Event] = None
         self._unresolved: Dict[int, int] = {}  # request id -> its texts not answered yet
+        self._preparing = 0  # requests accepted and still being prepared: in flight, not queued yet
+        self._in_flight_at_last_call = 0  # requests in flight when the last model call ended
         self._next_request = 0
         self._hooked: set[int] = set()
 
@@ -170,7 +172,11 @@ class InferenceEngine:
             self._hooked.add(id(loaded.model))
         # A request that arrived before SIGTERM is served (until the grace deadline), even if its
         # preparation ends after it.
-        prepared = await self.call_in_prep(self.preparer, loaded.model, list(texts), task, self.settings, what)
+        self._preparing += 1
+        try:
+            prepared = await self.call_in_prep(self.preparer, loaded.model, list(texts), task, self.settings, what)
+        finally:
+            self._preparing -= 1
         if self._deadline_passed:
             raise ServiceStopping("service is shutting down; retry elsewhere")
         loop = asyncio.get_running_loop()
@@ -217,9 +223,13 @@ class InferenceEngine:
         return sum(len(request) for request in pending)
 
     def _others_in_flight(self, batch: List[_Item]) -> bool:
-        """Wait for latecomers only when other requests are in flight: a lone client never pays the
-        window, and under load the queue refills while the model runs anyway."""
-        return len({i.request for i in batch}) < len(self._unresolved)
+        """Wait for latecomers only when other requests are in flight (queued or still being prepared) or
+        were when the last call ended: a lone client never pays the window. The second matters under load:
+        the clients a call answers come back a few milliseconds after it, and a batcher that started the next
+        call without them would split the clients into groups that never meet again (measured with 16
+        clients: calls of 1 and 15 texts in turn, the call of 1 costing as much as 2 texts of the other)."""
+        requests = len({i.request for i in batch})
+        return requests < max(len(self._unresolved) + self._preparing, self._in_flight_at_last_call)
 
     def _calls(self, items: List[_Item]) -> List[List[_Item]]:
         """Model calls for ``items``: one threshold each, sorted by length, padded tokens within budget."""
@@ -295,6 +305,7 @@ class InferenceEngine:
             for item in live:
                 item.future.remove_done_callback(on_done)
         self.metrics.texts_inferred.inc(len(live))
+        self._in_flight_at_last_call = len(self._unresolved) + self._preparing
         for item, result in zip(live, results):
             self._resolve(item, result, None)
 

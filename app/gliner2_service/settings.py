@@ -57,9 +57,9 @@ class Settings:
     max_request_tokens: int = 32_768  # all texts of one request together: the work one request may cause
     max_body_bytes: int = 1_048_576
     microbatch: bool = True
-    microbatch_window_ms: int = 5
+    microbatch_window_ms: int = 20
     microbatch_max_items: int = 32
-    microbatch_max_tokens: int = 512  # padded tokens (texts x longest) per model call: length bucketing
+    microbatch_max_tokens: int = 1024  # padded tokens (texts x longest) per model call: length bucketing
     gil_switch_ms: int = 1
     torch_threads: int = 0  # 0: one fewer than the cores this process may use, at least 1
     shutdown_grace_s: float = 5.0    # after SIGTERM: answer what finishes by then, refuse the rest (503)
