@@ -67,8 +67,9 @@ class Engine(Protocol):
     engine's own buffer: it is valid until the next call.
 
     A GPU engine may also have an ``input_buffer`` attribute: a host array of the input's shape in
-    page-locked memory, which the pipeline slices (or copies the frame) into. A copy to the device from ordinary (pageable) memory
-    is staged by the CUDA driver through a CPU copy of its own; from page-locked memory it is DMA.
+    page-locked memory, which the pipeline slices (or copies the frame) into. A copy to the device from
+    ordinary (pageable) memory is staged by the CUDA driver through a CPU copy of its own; from page-locked
+    memory it is DMA.
     """
 
     spec: EngineSpec

@@ -110,18 +110,21 @@ class TiledDetector:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ConfigError(f"frame must be HxWx3 uint8 BGR, but got shape {frame.shape} dtype {frame.dtype}")
         h, w = frame.shape[:2]
+        spec = self.engine.spec
+        if spec.frame_input and (h, w) != spec.input_hw:
+            raise ConfigError(f"frame {w}x{h} does not match the engine's frame input "
+                              f"{spec.input_hw[1]}x{spec.input_hw[0]}; expected frames of that size, or a model "
+                              "prepared for this one (prepare_onnx --frame)")
         tiles = self.tiles_for(w, h)
-        if self.slicer is None:
-            return self._detect_frame_input(frame, tiles), tiles
         parts: list[TileDetections] = []
         spent = [0.0, 0.0, 0.0]
         for start, chunk in self.batches(tiles):
             t0 = time.perf_counter()
-            scales = self.slicer.fill(frame, chunk)
+            batch, scales = self._fill(frame, chunk)
             self._padded_tiles[...] = -1
             self._padded_tiles[: len(chunk)] = chunk
             t1 = time.perf_counter()
-            out = self.engine.infer(self.slicer.batch, self._padded_tiles)
+            out = self.engine.infer(batch, self._padded_tiles)
             t2 = time.perf_counter()
             # padding rows are dropped here: they are never decoded, so never reported
             parts.append(decode(out[: len(chunk)], chunk, scales, self.conf, self.classes, first_tile=start))
@@ -133,26 +136,17 @@ class TiledDetector:
             self.times.add(stage, seconds)
         return TileDetections.concat(parts), tiles
 
-    def _detect_frame_input(self, frame: npt.NDArray[np.uint8], tiles: npt.NDArray[np.int32]) -> TileDetections:
-        spec = self.engine.spec
-        if frame.shape[:2] != spec.input_hw:
-            raise ConfigError(f"frame {frame.shape[1]}x{frame.shape[0]} does not match the engine's frame input "
-                              f"{spec.input_hw[1]}x{spec.input_hw[0]}; expected frames of that size, or a model "
-                              "prepared for this one (prepare_onnx --frame)")
-        t0 = time.perf_counter()
-        if self.frame_buffer is not None:
-            np.copyto(self.frame_buffer[0], frame)
-            batch = self.frame_buffer
-        else:
-            batch = np.ascontiguousarray(frame)[None]
-        t1 = time.perf_counter()
-        out = self.engine.infer(batch, tiles)
-        t2 = time.perf_counter()
-        found = decode(out, tiles, self._ones, self.conf, self.classes)
-        t3 = time.perf_counter()
-        for stage, seconds in (("slice", t1 - t0), ("infer", t2 - t1), ("decode", t3 - t2)):
-            self.times.add(stage, seconds)
-        return found
+    def _fill(self, frame: npt.NDArray[np.uint8],
+              chunk: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+        """The engine's input for ``chunk`` and the chunk's letterbox scales: the tiles sliced into the batch,
+        or, for a frame-input engine (whose crops are whole tiles), the frame itself."""
+        if self.slicer is not None:
+            scales = self.slicer.fill(frame, chunk)
+            return self.slicer.batch, scales
+        if self.frame_buffer is None:
+            return np.ascontiguousarray(frame)[None], self._ones
+        np.copyto(self.frame_buffer[0], frame)
+        return self.frame_buffer, self._ones
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> Detections:
         """Frame detections of ``frame`` after the cross-tile merge."""
