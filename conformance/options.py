@@ -117,7 +117,7 @@ def _service(group: pytest.OptionGroup) -> None:
                     help="MODEL_PATH of the local service (default: the offline tiny model, built if missing)")
     group.addoption("--gliner2-bench-model", default=None,
                     help="MODEL_PATH of the local services the throughput benchmark compares (default: the "
-                         "offline bench-size model, 12 layers x 768, built if missing)")
+                         "offline bench-size model, DeBERTa-v3-base's configuration, built if missing)")
     group.addoption("--gliner2-python-cmd", default=None,
                     help="command that runs the Python to probe for onnxruntime, e.g. "
                          "'docker exec CTR python3' (default: this interpreter)")

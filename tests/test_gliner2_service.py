@@ -284,6 +284,27 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path: Path, tiny_mod
             f"and 'Application shutdown complete'. Log: {log}")
 
 
+@pytest.mark.parametrize("size", ["tiny", "bench"])
+def test_each_model_size_is_recognised_by_its_own_encoder_config(size: str) -> None:
+    from conformance.builders.gliner2_model import SIZES, encoder_config
+
+    config = encoder_config(size, vocab_size=229).to_dict()
+    differs = {k: (config.get(k), v) for k, v in SIZES[size].items() if config.get(k) != v}
+    assert not differs, f"{size}: encoder config (found, signature) differ: {differs}; ensure() would rebuild forever"
+
+
+def test_a_model_built_to_another_recipe_is_not_taken_as_built(tmp_path: Path) -> None:
+    from conformance.builders.gliner2_model import is_built, main
+
+    out = tmp_path / "model"
+    assert main([str(out)]) == 0, "tiny model not built"
+    assert is_built(out) and is_built(out, "tiny"), "a freshly built tiny model must count as built"
+    assert not is_built(out, "bench"), ("a BERT of width 32 counted as the bench model (DeBERTa-v3-base's "
+                                        "configuration): a stale bench model would never be rebuilt")
+    (out / "encoder_config" / "config.json").write_text("{not json", encoding="utf-8")
+    assert not is_built(out, "tiny"), "an unreadable encoder config counted as built"
+
+
 def test_tiny_model_builder_is_idempotent(tmp_path: Path) -> None:
     from conformance.builders.gliner2_model import main
 

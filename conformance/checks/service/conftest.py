@@ -27,7 +27,7 @@ def gliner2_tiny_model(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def gliner2_bench_model(pytestconfig: pytest.Config) -> Path:
-    """The bench-size model (12 layers, width 768), built if missing (``make gliner2-bench-model``)."""
+    """The bench-size model (DeBERTa-v3-base's configuration), built if missing (``make gliner2-bench-model``)."""
     chosen = pytestconfig.getoption("--gliner2-bench-model")
     if chosen:
         return Path(str(chosen))

@@ -2,8 +2,8 @@
 
 The named peer is the same service with MICROBATCH=0 (each request its own model call, serialized on the
 inference thread): same code, same model, same threads, measured in the same test, rounds alternating,
-best and median of N. The model is the bench-size one (12 layers, width 768: the real GLiNER2 base
-encoder's size, random weights; ``--gliner2-bench-model``), because a tiny model costs less than the HTTP
+best and median of N. The model is the bench-size one (GLiNER2 base's encoder, DeBERTa-v3-base, in its
+configuration with random weights; ``--gliner2-bench-model``), because a tiny model costs less than the HTTP
 request around it and says nothing about batching. Workload: fixtures/gliner2/criteria.yaml
 ``throughput`` (a mix of one- and two-sentence texts, three labels, closed-loop clients for a fixed time).
 Floors: the profile's ``microbatch_speedup_min`` at 16 clients (issue 15), criteria ``min_ratio`` at 1 and
