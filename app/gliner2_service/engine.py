@@ -229,7 +229,11 @@ class InferenceEngine:
         call without them would split the clients into groups that never meet again (measured with 16
         clients: calls of 1 and 15 texts in turn, the call of 1 costing as much as 2 texts of the other)."""
         requests = len({i.request for i in batch})
-        return requests < max(len(self._unresolved) + self._preparing, self._in_flight_at_last_call)
+        return requests < max(self._requests_in_flight(), self._in_flight_at_last_call)
+
+    def _requests_in_flight(self) -> int:
+        """Requests accepted and not answered yet: being prepared, queued or in a model call."""
+        return len(self._unresolved) + self._preparing
 
     def _calls(self, items: List[_Item]) -> List[List[_Item]]:
         """Model calls for ``items``: one threshold each, sorted by length, padded tokens within budget."""
@@ -305,7 +309,7 @@ class InferenceEngine:
             for item in live:
                 item.future.remove_done_callback(on_done)
         self.metrics.texts_inferred.inc(len(live))
-        self._in_flight_at_last_call = len(self._unresolved) + self._preparing
+        self._in_flight_at_last_call = self._requests_in_flight()
         for item, result in zip(live, results):
             self._resolve(item, result, None)
 

@@ -21,7 +21,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 #: Sentences the tokenizer is trained on; the vocabulary covers the words the tests send.
 CORPUS = (
@@ -60,42 +60,45 @@ def build_tokenizer(corpus: Sequence[str] = CORPUS, vocab_size: int = 300) -> An
         sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
 
 
-#: What identifies each size's encoder in its saved ``encoder_config/config.json``: a model built to an
-#: older recipe (the bench model was a BERT until 2026-11-30) does not count as built, and is rebuilt.
-SIZES: Dict[str, Dict[str, Any]] = {
-    "tiny": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2},
-    "bench": {"model_type": "deberta-v2", "hidden_size": 768, "num_hidden_layers": 12},
-}
-
-
-def encoder_config(size: str, vocab_size: int) -> Any:
-    """The transformers config of ``size``'s encoder (random weights are drawn from it)."""
-    if size == "tiny":
-        from transformers import BertConfig
-
-        # Room for MAX_TEXT_CHARS (10,000 characters) plus the schema prompt: BERT's absolute positions
-        # make a longer input a hard error, unlike the relative ones of real checkpoints.
-        return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                          intermediate_size=64, max_position_embeddings=4096)
-    from transformers import DebertaV2Config
-
+#: Each size's encoder: its transformers model type and the values it is built with (the vocabulary is the
+#: tokenizer's). A saved model whose encoder config differs from these (the bench model was a BERT until
+#: 2026-11-30) does not count as built, and is rebuilt.
+ENCODERS: Dict[str, Tuple[str, Dict[str, Any]]] = {
+    # Room for MAX_TEXT_CHARS (10,000 characters) plus the schema prompt: BERT's absolute positions make a
+    # longer input a hard error, unlike the relative ones of real checkpoints.
+    "tiny": ("bert", {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                      "intermediate_size": 64, "max_position_embeddings": 4096}),
     # microsoft/deberta-v3-base's values. What matters for throughput beyond the size: every layer projects
     # the 2 x 256 relative-position embeddings through its query and key weights once per call, whatever
     # the batch (~14.5 GFLOP a call, more than a one-sentence text's own ~6): work a batch shares and a
     # BERT of the same size does not have.
-    # The model reads these three with getattr; the config class does not declare them (its saved JSON keeps them).
-    relative: Dict[str, Any] = {"position_buckets": 256, "norm_rel_ebd": "layer_norm", "share_att_key": True}
-    return DebertaV2Config(
-        vocab_size=vocab_size, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-        intermediate_size=3072, hidden_act="gelu", layer_norm_eps=1e-7, max_position_embeddings=512,
-        type_vocab_size=0, position_biased_input=False, relative_attention=True, max_relative_positions=-1,
-        pos_att_type=["p2c", "c2p"], pad_token_id=0, **relative)
+    "bench": ("deberta-v2", {
+        "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
+        "hidden_act": "gelu", "layer_norm_eps": 1e-7, "max_position_embeddings": 512, "type_vocab_size": 0,
+        "position_biased_input": False, "relative_attention": True, "max_relative_positions": -1,
+        "position_buckets": 256, "norm_rel_ebd": "layer_norm", "share_att_key": True,
+        "pos_att_type": ["p2c", "c2p"], "pad_token_id": 0}),
+}
+
+
+def encoder_signature(size: str) -> Dict[str, Any]:
+    """The values ``size``'s saved encoder config must hold to count as built."""
+    model_type, values = ENCODERS[size]
+    return {"model_type": model_type, **values}
+
+
+def encoder_config(size: str, vocab_size: int) -> Any:
+    """The transformers config of ``size``'s encoder (random weights are drawn from it)."""
+    from transformers import AutoConfig
+
+    model_type, values = ENCODERS[size]
+    return AutoConfig.for_model(model_type, vocab_size=vocab_size, **values)
 
 
 def build(outdir: Path, seed: int = 0, size: str = "tiny") -> Path:
     """Write the model of ``size`` to ``outdir`` (atomically: a temp dir renamed into place)."""
-    if size not in SIZES:
-        raise TinyModelError(f"size must be one of {', '.join(SIZES)}, but got {size!r}")
+    if size not in ENCODERS:
+        raise TinyModelError(f"size must be one of {', '.join(ENCODERS)}, but got {size!r}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
@@ -134,7 +137,7 @@ def is_built(outdir: Path, size: Optional[str] = None) -> bool:
         saved = json.loads((Path(outdir) / "encoder_config" / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return all(saved.get(key) == value for key, value in SIZES[size].items())
+    return all(saved.get(key) == value for key, value in encoder_signature(size).items())
 
 
 def ensure(outdir: Path, size: str = "tiny") -> Path:
@@ -147,7 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path, help="directory to write the model to")
     parser.add_argument("--force", action="store_true", help="rebuild even if present")
-    parser.add_argument("--size", choices=sorted(SIZES), default="tiny",
+    parser.add_argument("--size", choices=sorted(ENCODERS), default="tiny",
                         help="tiny (a 2-layer BERT, functional checks) or bench (DeBERTa-v3-base's configuration, the "
                              "encoder GLiNER2 base is fine-tuned from: throughput)")
     args = parser.parse_args(argv)
