@@ -12,7 +12,7 @@ import pytest
 
 from conformance.docker import compose
 from conformance.docker.compose import INSTALL_HINT, ComposeError, Project, anonymous_volumes, find_compose
-from conformance.docker.stack import StackInputs, health_timing, readiness, timestamp, wait_bound_s
+from conformance.docker.stack import StackInputs, health_timing, inputs_root, readiness, timestamp, wait_bound_s
 
 T0 = "2026-11-29T15:08:25.660078619Z"
 
@@ -69,6 +69,29 @@ def test_stack_variables_point_compose_at_the_inputs_and_images() -> None:
     env = StackInputs(Path("/s"), {"GLINER2_IMAGE": "g:1"}, 9000, "m.onnx").env()
     assert env["GLINER2_IMAGE"] == "g:1" and env["MODELS_DIR"] == "/s/models" and env["OUTPUT_DIR"] == "/s/output"
     assert env["GLINER2_PORT"] == "9000" and env["ENGINE"] == "m.onnx" and env["VIDEO"] == "short.mp4"
+
+
+def test_stack_inputs_leave_a_checkout_that_other_users_cannot_enter(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The images run as a non-root user, who must reach every bind source: a checkout under a private
+    directory (a home of mode 0700, ``mktemp -d``) lays the stack's inputs out under the system's temp dir."""
+    import tempfile
+
+    private = tmp_path / "private"
+    (private / "checkout" / "build").mkdir(parents=True)
+    private.chmod(0o700)
+    monkeypatch.setenv("ORIN_KIT_BUILD_DIR", str(private / "checkout" / "build"))
+    moved = inputs_root("p1")
+    assert private not in moved.parents and Path(tempfile.gettempdir()) in moved.parents, (
+        f"inputs of a checkout under a 0700 directory laid out at {moved}; expected under the temp dir")
+    assert all(p.stat().st_mode & stat.S_IXOTH for p in moved.parents if p.exists()), f"{moved} is not reachable"
+    open_dir = Path(tempfile.mkdtemp())  # pytest's own tmp_path sits under a 0700 directory
+    try:
+        open_dir.chmod(0o755)
+        monkeypatch.setenv("ORIN_KIT_BUILD_DIR", str(open_dir))
+        assert inputs_root("p1") == open_dir / "compose" / "p1", "a work dir others can enter must be used"
+    finally:
+        open_dir.rmdir()
 
 
 def test_docker_timestamps_keep_microseconds_and_zero_time_is_none() -> None:

@@ -49,9 +49,9 @@ def _files(args: argparse.Namespace) -> tuple[Path, ...]:
 def run(args: argparse.Namespace) -> int:
     from conformance.config.images import load_compose_criteria
     from conformance.docker.compose import Project
-    from conformance.docker.stack import StackInputs, wait_ready
+    from conformance.docker.stack import StackInputs, inputs_root, wait_ready
 
-    root = work_dir() / "compose" / PROJECT
+    root = inputs_root(PROJECT)
     criteria = load_compose_criteria()
     # compose needs every variable to read the files, not the real images, to find the project's containers
     env = StackInputs(root, {s.image_variable: "orin-kit/none" for s in criteria.services.values()}, args.port,

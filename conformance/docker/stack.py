@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from conformance import work_dir
 from conformance.docker.compose import Project
 
 #: Host-side names of the stack's inputs and the variables of the compose files that point at them.
@@ -91,6 +93,22 @@ class StackInputs:
                 "VIDEO": VIDEO, "OUTPUT": OUTPUT, "ENGINE": self.engine, "GLINER2_PORT": str(self.port)}
 
 
+def _closed_to_others(path: Path) -> list[str]:
+    """The existing directories at and above ``path`` that other users cannot enter."""
+    return [str(p) for p in [path, *path.parents] if p.is_dir() and not p.stat().st_mode & stat.S_IXOTH]
+
+
+def inputs_root(project: str) -> Path:
+    """Where the inputs of compose project ``project`` are laid out: under the kit's work directory, or, when a
+    directory above it is closed to other users (a private home, a checkout in ``mktemp -d``), under the
+    system's temporary directory: the images' non-root user must reach every bind source."""
+    base = work_dir()
+    if _closed_to_others(base):
+        base = Path(tempfile.gettempdir()) / f"orin-kit-{os.getuid()}"
+        base.mkdir(mode=0o755, exist_ok=True)
+    return base / "compose" / project
+
+
 def _readable_by_all(root: Path) -> None:
     for path in [root, *root.rglob("*")]:
         extra = stat.S_IRGRP | stat.S_IROTH | ((stat.S_IXGRP | stat.S_IXOTH) if path.is_dir() else 0)
@@ -114,7 +132,7 @@ def prepare_inputs(root: Path, images: Mapping[str, str], port: int, gliner2_mod
     for rel in ("output", "logs"):
         (root / rel).mkdir()
         (root / rel).chmod(0o777)
-    closed = [str(p) for p in root.parents if not p.stat().st_mode & stat.S_IXOTH]
+    closed = _closed_to_others(root.parent)
     if closed:
         raise StackError(f"{', '.join(closed)} cannot be entered by other users, so the containers' non-root "
                          f"user cannot reach {root}; set ORIN_KIT_BUILD_DIR to a directory others can enter")

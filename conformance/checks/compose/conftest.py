@@ -20,13 +20,12 @@ from typing import Any
 
 import pytest
 
-from conformance import work_dir
 from conformance.config.images import ComposeCriteria, load_compose_criteria
 from conformance.docker.compose import ComposeError, Project, anonymous_volumes, find_compose
 from conformance.docker.containers import Completed
 from conformance.docker.builder import ImageBuildError
 from conformance.docker.images import ImageBuilds
-from conformance.docker.stack import Readiness, StackError, StackInputs, prepare_inputs, wait_ready
+from conformance.docker.stack import Readiness, StackError, StackInputs, inputs_root, prepare_inputs, wait_ready
 
 #: Stand-ins for the images and directories when the files are only read, never run.
 READ_ONLY_ROOT = Path("/orin-kit-check")
@@ -165,7 +164,7 @@ def stack(request: pytest.FixtureRequest, compose_cli: tuple[str, ...], compose_
     name = f"orinkit-check-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     detector = ensure_detector()
     try:
-        inputs = prepare_inputs(work_dir() / "compose" / name, images, _free_port(), ensure(default_model()),
+        inputs = prepare_inputs(inputs_root(name), images, _free_port(), ensure(default_model()),
                                 detector, detector.parent / "labels.txt",
                                 lambda path: write_video(motion_scene(1280, 720, frames=6), path))
     except StackError as error:
