@@ -28,13 +28,12 @@ $(TILED_DIR)/demo.mp4: conformance/builders/scenes.py
 tiled-demo: tiled-assets
 	$(PY) -m app.tiled --input $(TILED_DIR)/demo.mp4 --output $(TILED_DIR)/demo_out.mp4 --enable-tracking
 
-# SAHI for the overhead benchmark only (conformance/checks/tiled/test_tiled_overhead.py). Installed WITHOUT its deps:
-# it requires the GUI opencv-python, which would overwrite the headless cv2 (both install a `cv2` package); of its deps it
-# only needs shapely at import (the rest, pillow/click/pyyaml/tqdm, are already in the venv).
+# SAHI for the overhead benchmark only (conformance/checks/tiled/test_tiled_overhead.py), from its own lock, without
+# its dependencies (locks/sahi.in says why).
 SETUP_TARGETS += tiled-sahi
 .PHONY: tiled-sahi
 tiled-sahi: .venv/.tiled-sahi
-.venv/.tiled-sahi: mk/tiled.mk
-	$(PIP) install -q --no-deps sahi==0.12.8 shapely==2.2.0
+.venv/.tiled-sahi: mk/tiled.mk locks/sahi.txt .venv/.installed
+	$(UV) pip install -q --python $(PY) --require-hashes --no-deps -r locks/sahi.txt
 	$(PY) -c "import sahi.predict, sahi.models.base"
 	@touch $@

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 #: Command modules, in the order `--help` lists them.
-COMMANDS = ("doctor", "engine", "images", "compose", "bench", "signoff", "fleet", "explain")
+COMMANDS = ("doctor", "engine", "images", "compose", "lock", "bench", "signoff", "fleet", "explain")
 
 #: Errors that mean bad input or an unusable machine (one line, exit 2), not a bug (a traceback).
 KIT_ERRORS: tuple[type[Exception], ...] = ()
@@ -24,9 +24,10 @@ def _kit_errors() -> tuple[type[Exception], ...]:
     from conformance.docker.engine import EngineError
     from conformance.docker.wheelhouse import WheelhouseError
     from conformance.device.recordings import RecordingError
+    from conformance.locks import LockError
 
     return (ConfigError, EngineError, ImageBuildError, ContextError, WheelhouseError, ComposeError, StackError,
-            RecordingError, *KIT_ERRORS)
+            RecordingError, LockError, *KIT_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ tree it uses (`fixtures/images/known_bad/*.yaml`)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,11 @@ SELFPROOF_DIR = FIXTURES_DIR / "selfproof"
 BROKEN_TREES = FIXTURES_DIR / "images" / "known_bad"
 
 Tier = Literal["docker", "gpu", "jetson"]
+
+#: A figure kept only in part (`1.2* GB`, `81? MB`): today's measurement, which moves with the packages the index
+#: serves or the machine's speed. A pattern states a figure whole where the input fixes it (a recording, a
+#: budget), and leaves a measured one to `*`.
+PARTIAL_FIGURE = re.compile(r"\d\?|\?\d|\d\*\s?(?:GB|MB|KB|ms|s|min|FPS|%)\b|\d\?\.")
 
 
 class KnownBad(Model):
@@ -36,6 +42,11 @@ class KnownBad(Model):
                 raise ValueError(f"expected check ids like 'area/test_x.py::test_name', found {node!r}")
         if not value:
             raise ValueError("expected at least one check that fails")
+        for node, pattern in value.items():
+            if found := PARTIAL_FIGURE.search(pattern):
+                raise ValueError(f"{node}: the pattern keeps a figure in part ({found.group(0)!r} in {pattern!r}); "
+                                 "expected a figure the known-bad input fixes, stated whole, or `*` for a "
+                                 "measured one (a partial figure encodes today's measurement)")
         return value
 
 

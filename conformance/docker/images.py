@@ -25,12 +25,15 @@ from conformance.docker.context import (KIT_SOURCES, ContextError, build_context
                                         missing_files, tree_digest)
 from conformance.docker.inspect import image_label
 from conformance.docker.wheelhouse import WheelhouseError, variant_build_args, wheelhouse_for
+from conformance.locks import image_locks, locks_digest, stale_locks
 
 TAG_REPO = "orin-kit"
 #: Label every reference image carries: which image of the catalogue it is.
 IMAGE_LABEL = "org.orin-kit.image"
 #: Label of every image the kit builds: the digest of its whole build input (what its tag abbreviates).
 INPUT_LABEL = "org.orin-kit.build-input"
+#: Label of every image the kit builds: `sha256:DIGEST` of the locks its wheelhouse came from, or why none.
+LOCK_LABEL = "org.orin-kit.lock"
 #: Skip reasons that start with this say a check does not apply to the image (by its spec, or because the
 #: image was given, not built); any other skip of an image check is a gap in a certification run.
 NOT_APPLICABLE = "not applicable: "
@@ -142,6 +145,15 @@ class ImageBuilds:
             self._input_digest = hashlib.sha256((tree_digest(roots) + extra).encode()).hexdigest()
         return self._input_digest
 
+    def lock_label(self) -> str:
+        """What this tree's builds install from: `sha256:DIGEST` of its current locks, else why not locked."""
+        if not self.hermetic:
+            return f"unlocked: the {self.variant.name} variant resolves from its package index"
+        locks = list(image_locks(self.images_dir).values())
+        if stale := stale_locks(locks):
+            return f"unlocked: {len(stale)} of {len(locks)} locks stale or missing"
+        return f"sha256:{locks_digest(locks)}"
+
     def tag_for(self, name: str, purpose: str = "") -> str:
         """`orin-kit/NAME:VARIANT-DIGEST[-PURPOSE]`: distinct per build input, so runs never collide."""
         suffix = f"-{purpose}" if purpose else ""
@@ -171,7 +183,7 @@ class ImageBuilds:
         result = build_image(self.builder, self.images_dir / self.specs[name].dockerfile, tag, self.build_args(),
                              self.logs_dir / f"build-{name}-{self.variant.name}.log", context=self.context(),
                              network=self.variant.network, timeout_s=self.timeout_s,
-                             labels={INPUT_LABEL: self.input_digest()}, echo=echo)
+                             labels={INPUT_LABEL: self.input_digest(), LOCK_LABEL: self.lock_label()}, echo=echo)
         record = _record_path(tag)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"seconds": result.seconds, "log": result.log_path.read_text()}))

@@ -2,7 +2,11 @@
 
 Layout: ``torch/`` holds the pinned torch wheel and its dependencies (bind-mounted by the torch layer only,
 so changes elsewhere never touch that layer's cache key); ``pypi/`` holds the rest. Requirement files named
-in `fixtures/images/wheelhouse.yaml` are read from the images tree under test.
+in `fixtures/images/wheelhouse.yaml` are read from the images tree under test, and each download comes from
+its lock in the tree (`images/locks/`, conformance.locks): the wheelhouse holds exactly the locked files,
+hash-checked, so builds that resolve from it are the same on every machine and every day. A download whose
+lock is stale or missing (a tree edited without `make lock`) resolves its requirements as they stand; the
+image check on locks then fails for that tree.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Sequence
 
 from conformance import IMAGES_DIR, work_dir
 from conformance.config.images import WHEELHOUSE_SPEC, Variant, load_wheelhouse_spec
+from conformance.locks import LockSpec, image_locks, locks_digest
 from conformance.util.files import link_or_copy, sha256_of
 
 
@@ -51,15 +56,26 @@ def _pip_download(args: Sequence[str], dest: Path, python_version: str, find_lin
 def wheelhouse_stamp(images_dir: Path = IMAGES_DIR, spec_path: Path = WHEELHOUSE_SPEC) -> str:
     """Digest of what decides a wheelhouse's content: its spec and the tree's requirement files."""
     spec = load_wheelhouse_spec(spec_path)
+    locks = image_locks(images_dir, spec_path)
     texts = []
-    for group in spec.groups.values():
-        for req in (*group.requirements, *group.no_deps_requirements):
-            path = images_dir / req
+    for lock in locks.values():
+        for path in lock.sources:
             if not path.is_file():
-                raise WheelhouseError(f"{images_dir} has no {req}, which {spec_path.name} lists for the wheelhouse; "
-                                      "expected a tree laid out like the kit's images/")
+                raise WheelhouseError(f"{images_dir} has no {path.relative_to(images_dir)}, which {spec_path.name} "
+                                      "lists for the wheelhouse; expected a tree laid out like the kit's images/")
             texts.append(path.read_text())
-    return hashlib.sha256((spec.model_dump_json() + "".join(texts)).encode()).hexdigest()
+    return hashlib.sha256((spec.model_dump_json() + "".join(texts) + locks_digest(list(locks.values())))
+                          .encode()).hexdigest()
+
+
+def _download_args(lock: LockSpec) -> list[str]:
+    """A current lock: exactly its files, hash-checked. A stale or missing one: its inputs, resolved now."""
+    if lock.stale() is None:
+        return ["--no-deps", "--require-hashes", "-r", str(lock.path)]
+    args = ["--no-deps"] if lock.no_deps else []
+    for source in lock.sources:
+        args += ["-r", str(source)]
+    return [*args, *lock.packages]
 
 
 def build_wheelhouse(out: Path | None = None, spec_path: Path = WHEELHOUSE_SPEC,
@@ -72,6 +88,7 @@ def build_wheelhouse(out: Path | None = None, spec_path: Path = WHEELHOUSE_SPEC,
     """
     out = out or default_wheelhouse()
     spec = load_wheelhouse_spec(spec_path)
+    locks = image_locks(images_dir, spec_path)
     stamp_value = wheelhouse_stamp(images_dir, spec_path)
     stamp = out / ".stamp"
     if stamp.is_file() and stamp.read_text().strip() == stamp_value:
@@ -97,14 +114,9 @@ def build_wheelhouse(out: Path | None = None, spec_path: Path = WHEELHOUSE_SPEC,
                 # pip download skips a wheel already in --dest: hard links first, so nothing is copied twice
                 for wheel in links.glob("*.whl"):
                     link_or_copy(str(wheel), str(dest / wheel.name))
-            for req in group.requirements:
-                _pip_download(["-r", str(images_dir / req)], dest, python_version, links)
-            for req in group.no_deps_requirements:
-                _pip_download(["--no-deps", "-r", str(images_dir / req)], dest, python_version, links)
-            if group.packages:
-                _pip_download(list(group.packages), dest, python_version, links)
-            if group.packages_no_deps:
-                _pip_download(["--no-deps", *group.packages_no_deps], dest, python_version, links)
+            for key, lock in locks.items():
+                if key.startswith(f"{group_name}/"):
+                    _pip_download(_download_args(lock), dest, python_version, links)
             # beside, not inside, the group: a file in torch/ would change the torch layer's cache key
             (staging / f"{GROUP_STAMP}-{group_name}").write_text(group.model_dump_json())
         (staging / ".stamp").write_text(stamp_value + "\n")
