@@ -231,10 +231,25 @@ def make_lock(lock: LockSpec, uv: str | None = None, upgrade: bool = False) -> N
         argv += [arg for extra in lock.extras for arg in ("--extra", extra)]
         if lock.no_deps:
             argv.append("--no-deps")
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, cwd=lock.root)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, cwd=lock.root,
+                                env=_uv_env())
         if result.returncode != 0:
             tail = "\n".join(result.stderr.strip().splitlines()[-12:])
             raise LockError(f"resolving {lock.title} for {lock.path} failed (uv exit {result.returncode}); "
                             f"expected every requirement to resolve from the index or find-links:\n{tail}")
         body = out.read_text().replace(tmp + "/", "")
+        if lock.platform.startswith("x86_64") and (cuda := re.findall(r"^(nvidia-[\w-]+)==", body, re.MULTILINE)):
+            raise LockError(f"resolving {lock.title} pulled torch's CUDA build ({', '.join(cuda[:3])}, ...), not the CPU "
+                            "wheel; expected torch==2.13.0+cpu: give uv its location (UV_FIND_LINKS=DIR, or "
+                            "UV_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu); nothing was written")
         write_atomically(lock.path, HEADER.format(digest=lock.input_digest()) + body)
+
+
+def _uv_env() -> dict[str, str]:
+    """uv reads its own settings, not pip's: where pip is told of find-links (the CPU torch wheel may lie there),
+    uv is too; and it trusts the system's certificates, as pip does here."""
+    env = dict(os.environ)
+    if "UV_FIND_LINKS" not in env and env.get("PIP_FIND_LINKS"):
+        env["UV_FIND_LINKS"] = env["PIP_FIND_LINKS"]
+    env.setdefault("UV_NATIVE_TLS", "1")
+    return env
