@@ -6,7 +6,7 @@ fail on it, and nothing installs from it. Two families, one format:
 
 - the kit's own environment, in `locks/` of the checkout: `kit.txt` (every extra and the build backend, for
   the Python and platform CI and developers run), `device.txt` and `device-jetson.txt` (the device
-  install alone, for the CI host and for JetPack 6), `uv.txt` (the installers, installed by pip) and `sahi.txt`
+  install alone, for the CI host and for JetPack 6), `arm64-rehearsal.txt`, `uv.txt` (the installers, installed by pip) and `sahi.txt`
   (the tiled benchmark's peer, which cannot share an environment with its own dependencies);
 - the generic images' wheelhouse, in the images tree (`images/locks/GROUP/NAME.txt`): one lock per download
   that `fixtures/images/wheelhouse.yaml` lists, so that a tree under test carries its own and an edit of its
@@ -141,6 +141,9 @@ def kit_locks(root: Path = SOURCE_ROOT) -> list[LockSpec]:
         LockSpec(locks_dir / "device-jetson.txt", "the device install on an Orin: JetPack 6, aarch64, Python 3.10",
                  sources=(pyproject,), extras=("device",), python_version=JETPACK_PYTHON,
                  platform=JETPACK_PLATFORM, root=root),
+        LockSpec(locks_dir / "arm64-rehearsal.txt", "the arm64 rehearsal: the device install and the NMS tests' "
+                 "hypothesis, for Debian bookworm arm64", sources=(pyproject, locks_dir / "arm64-rehearsal.in"),
+                 extras=("device",), platform=JETPACK_PLATFORM, root=root),
         LockSpec(locks_dir / "sahi.txt", "the tiled benchmark's SAHI peer, without its dependencies",
                  sources=(locks_dir / "sahi.in",), no_deps=True, root=root),
     ]

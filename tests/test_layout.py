@@ -18,7 +18,8 @@ LAYERS = [
     ("utilities", ("conformance", "conformance.util", "conformance.config")),
     ("domain", ("conformance.docker", "conformance.device", "conformance.service", "conformance.tiled",
                 "conformance.nms", "conformance.builders", "conformance.reports", "conformance.tiers",
-                "conformance.doctor", "conformance.selfproof", "conformance.locks")),
+                "conformance.doctor", "conformance.selfproof", "conformance.locks",
+                "conformance.rehearsal")),
     ("plugin", ("conformance.options", "conformance.plugin", "conformance.cli", "conformance.__main__")),
     ("checks", ("conformance.checks",)),
 ]

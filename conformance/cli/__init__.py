@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 #: Command modules, in the order `--help` lists them.
-COMMANDS = ("doctor", "engine", "images", "compose", "lock", "bench", "signoff", "fleet", "explain")
+COMMANDS = ("doctor", "engine", "images", "compose", "lock", "rehearse", "bench", "signoff", "fleet", "explain")
 
 #: Errors that mean bad input or an unusable machine (one line, exit 2), not a bug (a traceback).
 KIT_ERRORS: tuple[type[Exception], ...] = ()
@@ -25,9 +25,10 @@ def _kit_errors() -> tuple[type[Exception], ...]:
     from conformance.docker.wheelhouse import WheelhouseError
     from conformance.device.recordings import RecordingError
     from conformance.locks import LockError
+    from conformance.rehearsal import RehearsalError
 
     return (ConfigError, EngineError, ImageBuildError, ContextError, WheelhouseError, ComposeError, StackError,
-            RecordingError, LockError, *KIT_ERRORS)
+            RecordingError, LockError, RehearsalError, *KIT_ERRORS)
 
 
 def build_parser() -> argparse.ArgumentParser:

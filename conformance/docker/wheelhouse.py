@@ -33,10 +33,13 @@ def default_wheelhouse() -> Path:
     return work_dir() / "wheelhouse"
 
 
-def _pip_download(args: Sequence[str], dest: Path, python_version: str, find_links: Path | None = None) -> None:
-    """pip download args into dest; from find_links alone (no network) when that suffices, else the index."""
+def pip_download(args: Sequence[str], dest: Path, python_version: str, find_links: Path | None = None,
+                 platforms: Sequence[str] = ()) -> None:
+    """pip download args into dest (for platforms, else this machine's); from find_links alone (no network) when
+    that suffices, else the index."""
     argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:",
-            "--python-version", python_version, "--dest", str(dest), *args]
+            "--python-version", python_version, "--dest", str(dest),
+            *(arg for tag in platforms for arg in ("--platform", tag)), *args]
     if find_links is not None and find_links.is_dir():
         offline = subprocess.run([*argv, "--no-index", "--find-links", str(find_links)], capture_output=True,
                                  text=True, timeout=1800, check=False)
@@ -116,7 +119,7 @@ def build_wheelhouse(out: Path | None = None, spec_path: Path = WHEELHOUSE_SPEC,
                     link_or_copy(str(wheel), str(dest / wheel.name))
             for key, lock in locks.items():
                 if key.startswith(f"{group_name}/"):
-                    _pip_download(_download_args(lock), dest, python_version, links)
+                    pip_download(_download_args(lock), dest, python_version, links)
             # beside, not inside, the group: a file in torch/ would change the torch layer's cache key
             (staging / f"{GROUP_STAMP}-{group_name}").write_text(group.model_dump_json())
         (staging / ".stamp").write_text(stamp_value + "\n")

@@ -10,13 +10,14 @@ A known-bad's `args` may hold placeholders, resolved here for the duration of on
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from conformance import FIXTURES_DIR, IMAGES_DIR, work_dir
-from conformance.config.selfproof import load_broken_trees
+from conformance.config.selfproof import KnownBad, load_broken_trees
 from conformance.docker.context import edited_tree
 
 PLACEHOLDER = re.compile(r"\{(?P<kind>[a-z]+)(?::(?P<arg>[^}]+))?\}")
@@ -57,3 +58,24 @@ def resolved(args: Sequence[str], scratch: Path) -> Iterator[list[str]]:
                                   "{tree:NAME}, {nms:FILE} or {make:NAME}")
 
         yield [PLACEHOLDER.sub(value, arg) for arg in args]
+
+
+def proof_failures(name: str, bad: KnownBad, results: Sequence[Mapping[str, str]]) -> list[str]:
+    """Why a run (its summary's `results`) does not prove known-bad `name`: each check it names must have run and
+    FAILED with its pattern. Empty when it proves it."""
+    outcomes = {str(r["nodeid"]).split("conformance/checks/", 1)[-1]: r for r in results}
+    problems = []
+    for check, pattern in bad.fails.items():
+        found = [r for node, r in outcomes.items() if node == check or node.startswith(check + "[")]
+        if not found:
+            problems.append(f"known-bad {name}: {check} did not run (collected: {sorted(outcomes)}); expected it to "
+                            "fail; fix the check id in fixtures/selfproof/")
+        for record in found:
+            if record["outcome"] != "failed":
+                problems.append(f"known-bad {name} ({bad.why}): {record['nodeid']} {record['outcome']} "
+                                f"({record['detail'][:300]}), expected it to FAIL with {pattern!r}: a check that "
+                                "cannot fail is a defect")
+            elif not fnmatch.fnmatchcase(record["message"], pattern):
+                problems.append(f"known-bad {name}: {record['nodeid']} failed with {record['message'][:600]!r}, "
+                                f"expected the message to match {pattern!r}")
+    return problems
