@@ -139,3 +139,35 @@ def test_a_folder_without_a_run_identity_is_bad_input_in_one_line(tmp_path: Path
     code, out, err = _kit("signoff", str(tmp_path))
     assert code == 2 and err.startswith("error: ") and "no summary.json" in err, (code, err)
     assert len(err.strip().splitlines()) == 1, err
+
+
+def _with_junit_edit(folder: Path, find: str, replace: str) -> None:
+    junit = folder / "conformance.xml"
+    text = junit.read_text()
+    assert find in text, f"{junit} no longer holds {find!r}; update the test's edit"
+    junit.write_text(text.replace(find, replace, 1))
+
+
+def test_a_failed_check_outside_every_criterion_blocks_the_signature(run_copy: Copy) -> None:
+    folder = run_copy("orin-nx-16gb-all-pass")
+    _with_junit_edit(folder, "</testsuite>", '<testcase classname="conformance.checks.images.test_image_secrets" '
+                     'name="test_no_secret_in_any_layer[gliner2]" time="1.0"><failure message="found a private key'
+                     ' in layer 7">found a private key in layer 7</failure></testcase></testsuite>')
+    acceptance = evaluate(load_criteria(), load_run_folder(folder))
+    assert acceptance.verdict == "NOT SIGNED", "a run with a failed check must never be SIGNED"
+    assert any("test_no_secret_in_any_layer[gliner2] FAILED" in b and "found a private key" in b
+               for b in acceptance.blockers), acceptance.blockers
+
+
+def test_a_p0_whose_figure_is_missing_is_not_run_and_blocks(run_copy: Copy) -> None:
+    folder = run_copy("orin-nx-16gb-all-pass")
+    fps = next(r for r in evaluate(load_criteria(), load_run_folder(folder)).results
+               if r.criterion.id == "s001-p0-fps")
+    prop = fps.criterion.figure.property if fps.criterion.figure else ""
+    text = (folder / "conformance.xml").read_text()
+    start = text.index(f'<property name="{prop}"')
+    _with_junit_edit(folder, text[start:text.index("/>", start) + 2], "")
+    acceptance = evaluate(load_criteria(), load_run_folder(folder))
+    fps = next(r for r in acceptance.results if r.criterion.id == "s001-p0-fps")
+    assert fps.status == NOT_RUN and "was not recorded" in fps.reason, (fps.status, fps.reason)
+    assert acceptance.verdict == "NOT SIGNED", acceptance.blockers

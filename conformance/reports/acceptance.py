@@ -8,8 +8,10 @@ Per criterion, in this order:
 - SKIPPED (with the reason) when a check skipped;
 - SIMULATED when everything passed on recorded device data;
 - PASS otherwise.
-The verdict is SIGNED only when every P0 criterion PASSED on a real Orin (not simulated, nothing skipped or
-missing), the JUnit file is sound and the source tree was clean; otherwise NOT SIGNED with what blocks it.
+A criterion with a threshold whose figure no check recorded is NOT RUN. The verdict is SIGNED only when every P0
+criterion PASSED on a real Orin (not simulated, nothing skipped or missing), no check of the run failed or
+errored (mapped to a criterion or not), the JUnit file is sound and the source tree was clean; otherwise NOT
+SIGNED with what blocks it.
 """
 
 from __future__ import annotations
@@ -153,6 +155,11 @@ def judge(criterion: Criterion, cases: list[CaseResult], run: dict[str, Any], pr
             result.reason = (f"{figure.property} " + ", ".join(f"{v:g} {figure.unit} ({n})" for n, v in wrong.items())
                              + f", expected {result.threshold} {figure.unit}")
             return result
+    if figure is not None and not result.figures:
+        result.status = NOT_RUN
+        result.reason = (f"its figure {figure.property} was not recorded by {len(mine)} passing check(s); a "
+                         "criterion with a threshold is proven by its figure, never by a pass alone")
+        return result
     shown = ", ".join(f"{v:g}" for v in result.figures.values())
     figure_note = f"; {criterion.figure.property} {shown} {criterion.figure.unit} {result.threshold}" if (
         criterion.figure and result.figures) else ("; figure not recorded" if criterion.figure else "")
@@ -185,4 +192,12 @@ def evaluate(criteria: Criteria, folder: RunFolder, profiles_dir: Path = PROFILE
     for result in results:
         if result.criterion.priority == "P0" and result.status != PASS:
             blockers.append(f"P0 {result.criterion.id} {result.status}: {result.reason}")
+    # Every check of the run counts: a failed one blocks whatever criterion maps it, or none (a private key in
+    # an image layer is a failed release whether or not a criterion names that check).
+    named = {c.nodeid for r in results if r.criterion.priority == "P0" and r.status != PASS for c in r.cases}
+    for case in folder.junit.cases:
+        if case.outcome in ("failed", "error") and case.nodeid not in named:
+            where = ", ".join(r.criterion.id for r in results if case in r.cases) or "outside every criterion"
+            first = case.message.splitlines()[0] if case.message else ""
+            blockers.append(f"{case.nodeid} {case.outcome.upper()} ({where}): {first[:300]}")
     return Acceptance(SIGNED if not blockers else NOT_SIGNED, blockers, results, folder)
