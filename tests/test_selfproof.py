@@ -61,3 +61,22 @@ def test_every_check_has_a_known_bad_that_fails_it(record_property) -> None:
 
 #: Filled by the coverage test; tests/conftest.py prints it at the end of the run.
 SELFPROOF_COUNT: dict[str, int] = {}
+
+
+@pytest.mark.parametrize("pattern", ["*is 1.2* GB, over its budget of 1.2 GB*", "*overhead 81? MB*",
+                                     "*warm p95 8?? ms*", "*RSS grows 19?.? MB*"])
+def test_a_pattern_that_keeps_a_measured_figure_in_part_is_refused(pattern: str, tmp_path: Path) -> None:
+    from conformance.config import ConfigError
+
+    (tmp_path / "area.yaml").write_text(
+        "known_bads:\n  k:\n    why: w\n    fails:\n"
+        f"      images/test_image_bench.py::test_image_size_within_its_budget: {json.dumps(pattern)}\n")
+    with pytest.raises(ConfigError, match="keeps a figure in part"):
+        load_selfproof_table(tmp_path)
+
+
+def test_a_figure_the_input_fixes_may_stand_whole_in_a_pattern(tmp_path: Path) -> None:
+    (tmp_path / "area.yaml").write_text(
+        "known_bads:\n  k:\n    why: w\n    fails:\n"
+        '      images/test_image_bench.py::test_image_size_within_its_budget: "*GB, over its budget of 1.2 GB*"\n')
+    assert load_selfproof_table(tmp_path)["k"].fails
