@@ -144,6 +144,8 @@ def kit_locks(root: Path = SOURCE_ROOT) -> list[LockSpec]:
         LockSpec(locks_dir / "arm64-rehearsal.txt", "the arm64 rehearsal: the device install and the NMS tests' "
                  "hypothesis, for Debian bookworm arm64", sources=(pyproject, locks_dir / "arm64-rehearsal.in"),
                  extras=("device",), platform=JETPACK_PLATFORM, root=root),
+        LockSpec(locks_dir / "arm64-torch-stand-in.txt", "the arm64 rehearsal's stand-in for the Jetson torch wheel",
+                 sources=(locks_dir / "arm64-torch-stand-in.in",), platform=JETPACK_PLATFORM, root=root),
         LockSpec(locks_dir / "sahi.txt", "the tiled benchmark's SAHI peer, without its dependencies",
                  sources=(locks_dir / "sahi.in",), no_deps=True, root=root),
     ]

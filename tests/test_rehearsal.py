@@ -67,3 +67,30 @@ def test_the_rehearsal_replays_recordings_and_known_bads_that_exist() -> None:
     assert len(plan.known_bads) >= 3, "the rehearsal must show at least three broken devices failing"
     assert set(plan.good_recordings) <= set(recording_names()), (
         f"unknown recordings in fixtures/rehearsal/arm64.yaml: {set(plan.good_recordings) - set(recording_names())}")
+
+
+def test_the_images_rehearsal_names_locks_and_checks_that_exist() -> None:
+    from conformance import CHECKS_DIR, IMAGES_DIR, SOURCE_ROOT
+
+    images = load_rehearsal().images
+    missing = [lock for lock in images.locks if not (IMAGES_DIR / lock).is_file()]
+    assert not missing and (SOURCE_ROOT / images.torch_lock).is_file(), f"missing locks: {missing}"
+    sources = "".join(path.read_text() for path in (CHECKS_DIR / "images").glob("test_*.py"))
+    unknown = [name for name in images.checks if f"def {name}(" not in sources]
+    assert not unknown, f"fixtures/rehearsal/arm64.yaml names image checks that do not exist: {unknown}"
+
+
+def test_only_roots_unused_for_a_day_are_removed(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from conformance.rehearsal.rootfs import STALE_AFTER_S, remove_stale
+
+    for name in ("root-new", "root-fresh", "root-old"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ".complete").write_text("{}")
+    old = time.time() - STALE_AFTER_S - 60
+    os.utime(tmp_path / "root-old" / ".complete", (old, old))
+    remove_stale(tmp_path, "root-*", tmp_path / "root-new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root-fresh", "root-new"], (
+        "a root another run may still use must stay; one unused for a day goes")

@@ -23,8 +23,22 @@ class RootRecipe(Model):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
+class ImagesRehearsal(Model):
+    """The images built for arm64 on stand-ins, and the checks they must pass there."""
+
+    #: the recording whose /etc/nv_tegra_release the stand-in base carries
+    release_from: str
+    #: the stand-in for the Jetson torch wheel (a kit lock, relative to the checkout)
+    torch_lock: str
+    #: the images' own locks for what they install besides torch (relative to the images tree)
+    locks: tuple[str, ...]
+    #: names of the image checks run against them (pytest -k terms)
+    checks: tuple[str, ...]
+
+
 class Rehearsal(Model):
     root: RootRecipe
+    images: ImagesRehearsal
     lock: str
     good_recordings: tuple[str, ...]
     known_bads: tuple[str, ...]

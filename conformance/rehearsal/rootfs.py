@@ -1,14 +1,15 @@
 """The Debian arm64 root the rehearsal runs in, and running commands inside it.
 
 The root is made once per machine and recipe (debootstrap, minutes under emulation) and kept outside any
-checkout, like the engine's images, so that fresh clones reuse it; a changed recipe makes a new root and
-removes the old. Commands run chrooted in a private mount namespace whose /proc vanishes with it."""
+checkout, like the engine's images, so that fresh clones reuse it; a changed recipe makes a new root, and
+another recipe's root is removed once no run has used it for a day (a concurrent run may be using it now). Commands run chrooted in a private mount namespace whose /proc vanishes with it."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def arm64_root(recipe: RootRecipe, cache: Path, echo: Callable[[str], object] = 
     """The root of recipe, made now with debootstrap unless this machine has it (then seconds)."""
     dest = cache / f"root-{recipe.digest()}"
     if (dest / ".complete").is_file():
+        (dest / ".complete").touch()  # in use: not stale
         return dest
     cache.mkdir(parents=True, exist_ok=True)
     staging = cache / f".staging-root-{recipe.digest()}"
@@ -55,10 +57,21 @@ def arm64_root(recipe: RootRecipe, cache: Path, echo: Callable[[str], object] = 
                              "expected Debian's arm64 packages reachable and qemu-aarch64 registered")
     (staging / ".complete").write_text(recipe.model_dump_json())
     staging.rename(dest)
-    for old in cache.glob("root-*"):
-        if old != dest:
-            shutil.rmtree(old, ignore_errors=True)  # another recipe's root: a changed recipe never reuses it
+    remove_stale(cache, "root-*", dest)
     return dest
+
+
+#: A root or wheel set of another recipe unused this long is removed (a concurrent run may still use a newer one).
+STALE_AFTER_S = 86400
+
+
+def remove_stale(cache: Path, pattern: str, keep: Path) -> None:
+    """Other recipes' roots (or wheel sets) that no run has used for a day: a changed recipe never reuses them."""
+    now = time.time()
+    for old in cache.glob(pattern):
+        stamp = old / ".complete"
+        if old != keep and stamp.is_file() and now - stamp.stat().st_mtime > STALE_AFTER_S:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def aarch64_wheels(lock: Path, python_version: str, cache: Path) -> Path:
@@ -68,6 +81,7 @@ def aarch64_wheels(lock: Path, python_version: str, cache: Path) -> Path:
 
     dest = cache / f"wheels-{sha256_of(lock)[:16]}"
     if (dest / ".complete").is_file():
+        (dest / ".complete").touch()
         return dest
     staging = cache / f".staging-{dest.name}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -81,9 +95,7 @@ def aarch64_wheels(lock: Path, python_version: str, cache: Path) -> Path:
     (staging / ".complete").write_text(lock.name)
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
-    for old in cache.glob("wheels-*"):
-        if old != dest:
-            shutil.rmtree(old, ignore_errors=True)
+    remove_stale(cache, "wheels-*", dest)
     return dest
 
 
