@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,26 @@ def _engine_findings() -> list[Finding]:
     return findings
 
 
+#: The kit's extras: modules that show one is installed, and what it adds (the extras of pyproject.toml).
+EXTRAS = {
+    "device": (("docker", "testinfra"), "the docker and jetson tiers on a device"),
+    "tiled": (("cv2", "supervision", "scipy"), "the tiled detector's checks"),
+    "nms": (("hypothesis", "pytest_benchmark", "cv2"), "the NMS library's checks and benchmarks"),
+    "gliner2": (("gliner2", "torch", "transformers", "fastapi"), "the GLiNER2 service's checks"),
+    "reports": (("scipy", "matplotlib", "junitparser", "in_toto_attestation"), "benchmark comparisons and sign-off"),
+    "dev": (("mypy", "schemathesis", "playwright"), "the project's own tests"),
+}
+
+
+def extras_finding() -> Finding:
+    """Which extras this environment has, and what each missing one would add."""
+    present = [name for name, (modules, _) in EXTRAS.items()
+               if all(importlib.util.find_spec(module) is not None for module in modules)]
+    missing = [f"{name}: {what}" for name, (_, what) in EXTRAS.items() if name not in present]
+    detail = ("missing " + "; ".join(missing) + " (pip install 'orin-conformance-kit[NAME]')") if missing else ""
+    return Finding("extras", ", ".join(present) or "none", detail)
+
+
 def diagnose(root: Path | str = "/", forced_profile: str | None = None,
              simulate: str | None = None) -> list[Finding]:
     """What this machine (or the device tree under root, or the recording `simulate`) can run, and why."""
@@ -75,6 +96,7 @@ def _diagnose(capabilities: Capabilities, forced_profile: str | None) -> list[Fi
         findings.append(Finding("profile", choice.profile.name, choice.reason))
     except ProfileError as error:
         findings.append(Finding("profile", "none", str(error)))
+    findings.append(extras_finding())
     runnable = [t for t in TIERS if capabilities.problem(t) is None]
     findings.append(Finding("tiers", "core, benchmark" + "".join(f", {t}" for t in runnable),
                             "skipped here: " + (", ".join(t for t in TIERS if t not in runnable) or "none")))

@@ -64,3 +64,17 @@ def test_device_install_collects_the_docker_tier_naming_the_extras_it_lacks(
     skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
     assert skips and all(re.search(r"extra|pip install", line) for line in skips), (
         "every area skipped for a missing library must name the extra that brings it; found:\n" + "\n".join(skips))
+
+
+def test_doctor_names_the_extras_present_and_what_each_missing_one_adds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from conformance import doctor
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("cv2", "gliner2") else real(name, *a))
+    finding = doctor.extras_finding()
+    assert "device" in finding.value and "tiled" not in finding.value and "gliner2" not in finding.value, finding
+    assert "tiled: the tiled detector's checks" in finding.detail and "[NAME]" in finding.detail, finding.detail
