@@ -220,6 +220,9 @@ def make_lock(lock: LockSpec, uv: str | None = None, upgrade: bool = False) -> N
     The previous lock's pins are kept where they still satisfy the inputs (uv reads the output file as
     preferences); `upgrade` resolves everything anew.
     """
+    if missing := [str(source) for source in lock.sources if not source.is_file()]:
+        raise LockError(f"cannot make {lock.path} ({lock.title}): {', '.join(missing)} missing; expected the "
+                        "requirement files it is made from")
     uv = uv or find_uv()
     with tempfile.TemporaryDirectory(prefix="orin-kit-lock-") as tmp:
         sources = [os.path.relpath(source, lock.root) for source in lock.sources]

@@ -26,8 +26,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from conformance.locks import all_locks, find_uv, make_lock, stale_locks
+    from conformance.locks import LockError, all_locks, find_uv, make_lock, stale_locks
 
+    if not args.images_dir.is_dir():
+        raise LockError(f"--images-dir {args.images_dir} is not a directory; expected an images tree laid out like "
+                        "the kit's images/")
     locks = all_locks(images_dir=args.images_dir)
     if args.check:
         stale = stale_locks(locks)
@@ -35,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"stale: {line}", file=sys.stderr)
         print(f"lock: {len(locks) - len(stale)} of {len(locks)} locks current")
         return 1 if stale else 0
+    # Every input first: a tree missing one gets no lock at all, rather than some.
+    if missing := sorted({str(source) for lock in locks for source in lock.sources if not source.is_file()}):
+        raise LockError(f"{', '.join(missing)} missing; expected every requirement file the locks are made from "
+                        "(nothing was written)")
     uv = find_uv()
     for number, lock in enumerate(locks, 1):
         if lock.stale() is None and not args.upgrade:
