@@ -57,7 +57,7 @@ def pip_download(args: Sequence[str], dest: Path, python_version: str, find_link
 
 
 def wheelhouse_stamp(images_dir: Path = IMAGES_DIR, spec_path: Path = WHEELHOUSE_SPEC) -> str:
-    """Digest of what decides a wheelhouse's content: its spec and the tree's requirement files."""
+    """Digest of what decides a wheelhouse's content: its spec, the tree's requirement files and their locks."""
     spec = load_wheelhouse_spec(spec_path)
     locks = image_locks(images_dir, spec_path)
     texts = []

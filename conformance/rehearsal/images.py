@@ -36,17 +36,17 @@ BASE_REPO = "orin-kit/l4t-stand-in"
 NOT_IN_BASE = (KIT_IN_ROOT, "/opt/venv", WHEELS_IN_ROOT, "/tmp", "/proc")
 
 
-def stand_in_base(root: Path, plan: Rehearsal) -> str:
+def stand_in_base(root: Path, plan: Rehearsal, docker: str) -> str:
     """The arm64 root as an image standing in for the L4T bases (made once per root)."""
     tag = f"{BASE_REPO}:r36-arm64-{root.name.removeprefix('root-')}"
-    if image_label("docker", tag, STAND_IN_LABEL):
+    if image_label(docker, tag, STAND_IN_LABEL):
         return tag
     release = FIXTURES_DIR / "devices" / plan.images.release_from / "etc" / "nv_tegra_release"
     shutil.copy(release, root / "etc" / "nv_tegra_release")
     excludes = [f"--exclude=.{path}" for path in NOT_IN_BASE]
     label = f"LABEL {STAND_IN_LABEL}=\"Debian {plan.root.suite} arm64 standing in for NVIDIA's L4T base\""
     tar = subprocess.Popen(["tar", "-C", str(root), *excludes, "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run(["docker", "import", "--change", label, "-", tag], stdin=tar.stdout,
+    imported = subprocess.run([docker, "import", "--change", label, "-", tag], stdin=tar.stdout,
                               capture_output=True, text=True, timeout=900, check=False)
     tar.wait()
     if imported.returncode != 0 or tar.returncode != 0:
@@ -82,14 +82,14 @@ def arm64_wheelhouse(plan: Rehearsal, cache: Path) -> Path:
 def build_and_check(root: Path, plan: Rehearsal, cache: Path, reports: Path) -> Outcome:
     """Both images for arm64 on the stand-ins, then their checks that need no GPU, under emulation."""
     start = time.monotonic()
-    base = stand_in_base(root, plan)
+    builder = detect_builder()
+    base = stand_in_base(root, plan, builder.docker)
     wheels = arm64_wheelhouse(plan, cache)
     torch_wheel = next((wheels / "torch").glob("torch-*.whl"))
     args = {"BASE_IMAGE": base, "DEVEL_IMAGE": base, "PIP_NO_INDEX": "1",
             "TORCH_WHEEL_URL": f"file:///wheelhouse/{torch_wheel.name}", "TORCH_WHEEL_SHA256": sha256_of(torch_wheel)}
     context = build_context(IMAGES_DIR, wheels, cache / "context")
     _, specs = load_variants()
-    builder = detect_builder()
     made = []
     for name, spec in specs.items():
         tag = f"orin-kit/{name}:arm64-rehearsal"
@@ -99,7 +99,7 @@ def build_and_check(root: Path, plan: Rehearsal, cache: Path, reports: Path) -> 
                                  labels={STAND_IN_LABEL: f"built on {base} with torch {torch_wheel.name}"})
         except ImageBuildError as exc:
             raise RehearsalError(f"building {name} for arm64 on the stand-ins: {exc}") from exc
-        machine = subprocess.run(["docker", "run", "--rm", "--entrypoint", "python3", tag, "-c",
+        machine = subprocess.run([builder.docker, "run", "--rm", "--entrypoint", "python3", tag, "-c",
                                   "import platform; print(platform.machine())"], capture_output=True, text=True,
                                  timeout=300, check=False).stdout.strip()
         if machine != "aarch64":
