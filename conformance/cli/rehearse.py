@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     cache = cache_dir()
     root = arm64_root(plan.root, cache, echo=lambda line: print(f"ARM64 REHEARSAL root: {line}", flush=True),
                       timeout_s=plan.step_timeout_s)
-    wheels = aarch64_wheels(SOURCE_ROOT / plan.lock, plan.root.python_version, cache)
+    wheels = aarch64_wheels("wheels", {"": [SOURCE_ROOT / plan.lock]}, plan.root.python_version, cache)
     put_kit_and_wheels(root, wheels)
     print(f"ARM64 REHEARSAL root: {root} ({plan.root.suite} arm64), wheels of {plan.lock} ready "
           f"({time.monotonic() - start:.0f} s)", flush=True)

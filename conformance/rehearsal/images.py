@@ -11,7 +11,6 @@ the Dockerfiles, their rules and the C++ build on aarch64; never that NVIDIA's b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -26,7 +25,7 @@ from conformance.docker.builder import ImageBuildError, build_image, detect_buil
 from conformance.docker.context import build_context
 from conformance.docker.inspect import image_label
 from conformance.rehearsal import RehearsalError
-from conformance.rehearsal.rootfs import AARCH64_PLATFORMS, KIT_IN_ROOT, WHEELS_IN_ROOT, remove_stale
+from conformance.rehearsal.rootfs import KIT_IN_ROOT, WHEELS_IN_ROOT, aarch64_wheels
 from conformance.rehearsal.steps import Outcome
 from conformance.util.files import sha256_of, write_atomically
 
@@ -56,27 +55,9 @@ def stand_in_base(root: Path, plan: Rehearsal, docker: str) -> str:
 
 def arm64_wheelhouse(plan: Rehearsal, cache: Path) -> Path:
     """`torch/` (the stand-in torch and its dependencies) and `pypi/` (the images' locks), for aarch64."""
-    from conformance.docker.wheelhouse import WheelhouseError, pip_download
-
-    locks = {"torch": [SOURCE_ROOT / plan.images.torch_lock],
-             "pypi": [IMAGES_DIR / lock for lock in plan.images.locks]}
-    key = "".join(sha256_of(path) for group in locks.values() for path in group)
-    dest = cache / f"images-wheels-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    if (dest / ".complete").is_file():
-        (dest / ".complete").touch()
-        return dest
-    shutil.rmtree(dest, ignore_errors=True)
-    try:
-        for group, paths in locks.items():
-            (dest / group).mkdir(parents=True)
-            for path in paths:
-                pip_download(["--no-deps", "--require-hashes", "-r", str(path)], dest / group,
-                             plan.root.python_version, platforms=AARCH64_PLATFORMS)
-    except WheelhouseError as exc:
-        raise RehearsalError(f"the aarch64 wheels of the images: {exc}") from exc
-    (dest / ".complete").write_text("\n".join(str(p) for group in locks.values() for p in group))
-    remove_stale(cache, "images-wheels-*", dest)
-    return dest
+    return aarch64_wheels("images-wheels", {"torch": [SOURCE_ROOT / plan.images.torch_lock],
+                                            "pypi": [IMAGES_DIR / lock for lock in plan.images.locks]},
+                          plan.root.python_version, cache)
 
 
 def build_and_check(root: Path, plan: Rehearsal, cache: Path, reports: Path) -> Outcome:

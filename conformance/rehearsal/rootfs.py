@@ -6,6 +6,7 @@ another recipe's root is removed once no run has used it for a day (a concurrent
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -74,28 +75,32 @@ def remove_stale(cache: Path, pattern: str, keep: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def aarch64_wheels(lock: Path, python_version: str, cache: Path) -> Path:
-    """Every wheel of lock for aarch64, hash-checked, downloaded on this host once per lock content."""
+def aarch64_wheels(name: str, groups: Mapping[str, Sequence[Path]], python_version: str, cache: Path) -> Path:
+    """Every wheel of each group's locks for aarch64 (hash-checked) in a folder per group ('' for the top),
+    downloaded on this host once per lock content: `cache/NAME-DIGEST`."""
     from conformance.docker.wheelhouse import WheelhouseError, pip_download
     from conformance.util.files import sha256_of
 
-    dest = cache / f"wheels-{sha256_of(lock)[:16]}"
+    key = "".join(f"{group}:{sha256_of(lock)}" for group, locks in groups.items() for lock in locks)
+    dest = cache / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if (dest / ".complete").is_file():
-        (dest / ".complete").touch()
+        (dest / ".complete").touch()  # in use: not stale
         return dest
     staging = cache / f".staging-{dest.name}"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     try:
-        pip_download(["--no-deps", "--require-hashes", "-r", str(lock)], staging, python_version,
-                     platforms=AARCH64_PLATFORMS)
+        for group, locks in groups.items():
+            (staging / group).mkdir(parents=True, exist_ok=True)
+            for lock in locks:
+                pip_download(["--no-deps", "--require-hashes", "-r", str(lock)], staging / group, python_version,
+                             platforms=AARCH64_PLATFORMS)
     except WheelhouseError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RehearsalError(f"the aarch64 wheels of {lock.name}: {exc}") from exc
-    (staging / ".complete").write_text(lock.name)
+        raise RehearsalError(f"the aarch64 wheels for {name}: {exc}") from exc
+    (staging / ".complete").write_text(key)
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
-    remove_stale(cache, "wheels-*", dest)
+    remove_stale(cache, f"{name}-*", dest)
     return dest
 
 
